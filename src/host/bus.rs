@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! An adapter over a byte-level bus: QEMU's emulated I2C bus, or the
+//! simulation's.
+//!
+//! QEMU's I2C core drives targets byte by byte (`i2c_start_transfer`,
+//! `i2c_send`, `i2c_recv`, `i2c_nack`, `i2c_end_transfer`). [`ByteBus`]
+//! is that interface; [`BusAdapter`] runs whole transfers on it:
+//!
+//! ```text
+//! for each message:  START (repeated START after the first) addr R/W
+//!                      NACK -> STOP, the message and the rest fail
+//!                    write: send each byte; NACK -> STOP, fail
+//!                    read:  receive each byte; master NACK after the last
+//! STOP
+//! ```
+//!
+//! Unlike i2c-dev, a byte-level bus knows which message failed, so the
+//! [`Failure`] it returns counts the messages that completed.
+
+use super::{smbus, Address, Failure, Funcs, HostError, I2cAdapter, Msg, SmbusXfer};
+
+/// A byte-level I2C bus, driven as a bus controller would.
+pub trait ByteBus: Send {
+    /// START (or repeated START) addressed to the 7-bit `addr`; `read` is
+    /// the R/W bit. Returns `true` when a target acknowledged.
+    fn start(&mut self, addr: u8, read: bool) -> bool;
+    /// Sends one byte; returns `true` when the target acknowledged it.
+    fn send(&mut self, byte: u8) -> bool;
+    /// Receives one byte (the controller acknowledges it).
+    fn recv(&mut self) -> u8;
+    /// The controller does not acknowledge the last byte received.
+    fn nack(&mut self);
+    /// STOP: the transfer ends.
+    fn stop(&mut self);
+}
+
+/// Runs whole transfers on a [`ByteBus`].
+#[derive(Debug)]
+pub struct BusAdapter<B> {
+    bus: B,
+    name: String,
+}
+
+impl<B: ByteBus> BusAdapter<B> {
+    /// Wraps `bus`; `name` is used in messages.
+    pub fn new(bus: B, name: impl Into<String>) -> Self {
+        Self {
+            bus,
+            name: name.into(),
+        }
+    }
+
+    /// The wrapped bus.
+    pub fn bus(&self) -> &B {
+        &self.bus
+    }
+
+    fn run(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
+        for (i, m) in msgs.iter_mut().enumerate() {
+            let nack = |addr| Failure {
+                completed: i,
+                error: HostError::Nack { addr },
+            };
+            // A byte-level QEMU bus has 7-bit addresses only; `check_limits`
+            // refuses 10-bit messages before we get here.
+            let Address::Seven(a) = m.addr else {
+                self.bus.stop();
+                return Err(nack(m.addr));
+            };
+            if !self.bus.start(a, m.read) {
+                self.bus.stop();
+                return Err(nack(m.addr));
+            }
+            if m.read {
+                for b in m.buf.iter_mut() {
+                    *b = self.bus.recv();
+                }
+                if !m.buf.is_empty() {
+                    self.bus.nack();
+                }
+            } else {
+                for &b in m.buf.iter() {
+                    if !self.bus.send(b) {
+                        self.bus.stop();
+                        return Err(nack(m.addr));
+                    }
+                }
+            }
+        }
+        self.bus.stop();
+        Ok(())
+    }
+}
+
+impl<B: ByteBus> I2cAdapter for BusAdapter<B> {
+    /// Full I2C, 7-bit, zero-length messages included; every SMBus
+    /// transaction is run as its I2C messages.
+    fn funcs(&self) -> Funcs {
+        Funcs(Funcs::I2C | Funcs::SMBUS_ALL_TRANSLATED)
+    }
+
+    fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
+        super::check_limits(self.funcs(), &self.name, msgs)?;
+        self.run(msgs)
+    }
+
+    fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
+        let mut msgs = smbus::to_msgs(addr, xfer);
+        self.rdwr(&mut msgs).map_err(|f| f.error)?;
+        smbus::gather(xfer, &msgs);
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+}

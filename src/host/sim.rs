@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! A software I2C bus with device models, for tests, benchmarks and demos.
+//!
+//! Models (all 7-bit):
+//! - [`Eeprom24c02`]: 256 bytes, an address pointer set by the first byte
+//!   of a write, 8-byte pages (a page write wraps inside its page and is
+//!   programmed at STOP; a repeated START aborts it, as on the chip),
+//!   sequential reads that wrap at the end of the array.
+//! - [`RegisterFile`]: 256 one-byte registers, a pointer that
+//!   auto-increments on reads and writes, writes take effect at once.
+//! - any other address NACKs.
+//!
+//! Adapter modes: full I2C (default), SMBus-only (no `I2C_FUNC_I2C`,
+//! `rdwr` refused with `EOPNOTSUPP` as i2c-dev does), no zero-length
+//! messages (the `I2C_AQ_NO_ZERO_LEN` quirk: `EOPNOTSUPP`), 10-bit
+//! capable (no 10-bit model answers, so such messages NACK). Errors can be
+//! scripted for the next transfers. The state sits behind an
+//! `Arc<Mutex<_>>` so a test keeps a [`SimHandle`] to inspect it after the
+//! adapter has moved into a device.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use super::{
+    bus::{BusAdapter, ByteBus},
+    smbus, Address, Failure, Funcs, HostError, I2cAdapter, Msg, SmbusXfer,
+};
+
+/// A byte-level target model.
+pub trait SimDevice: Send + std::fmt::Debug {
+    /// Addressed by a START (or repeated START).
+    fn start(&mut self, read: bool);
+    /// A byte written by the controller; `false` NACKs it.
+    fn write(&mut self, byte: u8) -> bool;
+    /// A byte read by the controller.
+    fn read(&mut self) -> u8;
+    /// STOP.
+    fn stop(&mut self);
+}
+
+/// A 24C02-style EEPROM (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct Eeprom24c02 {
+    /// The memory array.
+    pub mem: [u8; 256],
+    ptr: u8,
+    /// Bytes of the current write after the pointer byte, not yet programmed.
+    pending: Vec<(u8, u8)>,
+    /// Whether the next written byte is the pointer.
+    want_ptr: bool,
+}
+
+impl Default for Eeprom24c02 {
+    fn default() -> Self {
+        Self {
+            mem: [0xff; 256],
+            ptr: 0,
+            pending: Vec::new(),
+            want_ptr: false,
+        }
+    }
+}
+
+impl Eeprom24c02 {
+    const PAGE: u8 = 8;
+}
+
+impl SimDevice for Eeprom24c02 {
+    fn start(&mut self, read: bool) {
+        // A START before STOP aborts a page write, as on the chip.
+        self.pending.clear();
+        self.want_ptr = !read;
+    }
+    fn write(&mut self, byte: u8) -> bool {
+        if self.want_ptr {
+            self.ptr = byte;
+            self.want_ptr = false;
+        } else {
+            self.pending.push((self.ptr, byte));
+            let page = self.ptr & !(Self::PAGE - 1);
+            self.ptr = page | (self.ptr.wrapping_add(1) & (Self::PAGE - 1));
+        }
+        true
+    }
+    fn read(&mut self) -> u8 {
+        let b = self.mem.get(usize::from(self.ptr)).copied().unwrap_or(0xff);
+        self.ptr = self.ptr.wrapping_add(1);
+        b
+    }
+    fn stop(&mut self) {
+        for (a, b) in self.pending.drain(..) {
+            if let Some(m) = self.mem.get_mut(usize::from(a)) {
+                *m = b;
+            }
+        }
+    }
+}
+
+/// 256 one-byte registers with an auto-incrementing pointer.
+#[derive(Debug, Clone)]
+pub struct RegisterFile {
+    /// The registers.
+    pub regs: [u8; 256],
+    ptr: u8,
+    want_ptr: bool,
+}
+
+impl Default for RegisterFile {
+    fn default() -> Self {
+        let mut regs = [0; 256];
+        for (i, r) in regs.iter_mut().enumerate() {
+            // A recognisable pattern: register i holds !i.
+            *r = !u8::try_from(i).unwrap_or(0);
+        }
+        Self {
+            regs,
+            ptr: 0,
+            want_ptr: false,
+        }
+    }
+}
+
+impl SimDevice for RegisterFile {
+    fn start(&mut self, read: bool) {
+        self.want_ptr = !read;
+    }
+    fn write(&mut self, byte: u8) -> bool {
+        if self.want_ptr {
+            self.ptr = byte;
+            self.want_ptr = false;
+        } else {
+            if let Some(r) = self.regs.get_mut(usize::from(self.ptr)) {
+                *r = byte;
+            }
+            self.ptr = self.ptr.wrapping_add(1);
+        }
+        true
+    }
+    fn read(&mut self) -> u8 {
+        let b = self.regs.get(usize::from(self.ptr)).copied().unwrap_or(0xff);
+        self.ptr = self.ptr.wrapping_add(1);
+        b
+    }
+    fn stop(&mut self) {}
+}
+
+/// Adapter behaviour switches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SimMode {
+    /// No `I2C_FUNC_I2C`: only SMBus transactions.
+    pub smbus_only: bool,
+    /// Zero-length messages refused by `rdwr`.
+    pub no_zero_len: bool,
+    /// Advertise `I2C_FUNC_10BIT_ADDR`.
+    pub ten_bit: bool,
+}
+
+/// The simulated bus state.
+#[derive(Debug, Default)]
+pub struct SimBus {
+    /// Devices by 7-bit address.
+    pub devices: BTreeMap<u8, Box<dyn SimDevice>>,
+    /// Adapter behaviour.
+    pub mode: SimMode,
+    /// Errors returned, one each, by the next `rdwr`/`smbus` calls.
+    pub scripted: VecDeque<HostError>,
+    /// Number of `rdwr` calls that reached the bus.
+    pub rdwr_calls: usize,
+    /// Number of `smbus` calls that reached the bus.
+    pub smbus_calls: usize,
+    /// Every message that reached the bus, in order, as `W2@0x50` etc.
+    pub log: Vec<String>,
+    active: Option<u8>,
+    touched: Vec<u8>,
+}
+
+impl SimBus {
+    fn device(&mut self) -> Option<&mut Box<dyn SimDevice>> {
+        let a = self.active?;
+        self.devices.get_mut(&a)
+    }
+}
+
+impl ByteBus for SimBus {
+    fn start(&mut self, addr: u8, read: bool) -> bool {
+        self.active = Some(addr);
+        match self.devices.get_mut(&addr) {
+            Some(d) => {
+                d.start(read);
+                if !self.touched.contains(&addr) {
+                    self.touched.push(addr);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+    fn send(&mut self, byte: u8) -> bool {
+        self.device().is_some_and(|d| d.write(byte))
+    }
+    fn recv(&mut self) -> u8 {
+        self.device().map_or(0xff, |d| d.read())
+    }
+    fn nack(&mut self) {}
+    fn stop(&mut self) {
+        for a in std::mem::take(&mut self.touched) {
+            if let Some(d) = self.devices.get_mut(&a) {
+                d.stop();
+            }
+        }
+        self.active = None;
+    }
+}
+
+/// Shared access to a [`SimBus`] (for test inspection).
+#[derive(Debug, Clone, Default)]
+pub struct SimHandle(Arc<Mutex<SimBus>>);
+
+impl SimHandle {
+    /// Locks the bus state. A poisoned lock (a panicking test) is taken over.
+    pub fn lock(&self) -> MutexGuard<'_, SimBus> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct SharedBus(SimHandle);
+
+impl ByteBus for SharedBus {
+    fn start(&mut self, addr: u8, read: bool) -> bool {
+        self.0.lock().start(addr, read)
+    }
+    fn send(&mut self, byte: u8) -> bool {
+        self.0.lock().send(byte)
+    }
+    fn recv(&mut self) -> u8 {
+        self.0.lock().recv()
+    }
+    fn nack(&mut self) {
+        self.0.lock().nack();
+    }
+    fn stop(&mut self) {
+        self.0.lock().stop();
+    }
+}
+
+/// The simulation adapter.
+pub struct SimAdapter {
+    bus: BusAdapter<SharedBus>,
+    handle: SimHandle,
+}
+
+impl std::fmt::Debug for SimAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimAdapter").finish_non_exhaustive()
+    }
+}
+
+/// Errors of [`SimAdapter::from_spec`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimSpecError {
+    /// A token that is neither a model nor a mode.
+    #[error("unknown simulation item '{0}' (expected eeprom@ADDR, regs@ADDR, smbus-only, no-zero-length or ten-bit)")]
+    UnknownItem(String),
+    /// A model address that is not a 7-bit address.
+    #[error("'{0}' has no valid 7-bit address")]
+    BadAddress(String),
+    /// Two models at one address.
+    #[error("two devices at 0x{0:02x}")]
+    Duplicate(u8),
+}
+
+impl SimAdapter {
+    /// An empty bus with the given mode.
+    pub fn new(mode: SimMode) -> Self {
+        let handle = SimHandle::default();
+        handle.lock().mode = mode;
+        Self {
+            bus: BusAdapter::new(SharedBus(handle.clone()), "simulation"),
+            handle,
+        }
+    }
+
+    /// Builds a bus from a spec such as
+    /// `eeprom@0x50,regs@0x48,smbus-only` (items: `eeprom@ADDR`,
+    /// `regs@ADDR`, `smbus-only`, `no-zero-length`, `ten-bit`).
+    pub fn from_spec(spec: &str) -> Result<Self, SimSpecError> {
+        let sim = Self::new(SimMode::default());
+        {
+            let mut bus = sim.handle.lock();
+            for tok in spec.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                match tok {
+                    "smbus-only" => bus.mode.smbus_only = true,
+                    "no-zero-length" => bus.mode.no_zero_len = true,
+                    "ten-bit" => bus.mode.ten_bit = true,
+                    _ => {
+                        let (kind, addr) = tok
+                            .split_once('@')
+                            .ok_or_else(|| SimSpecError::UnknownItem(tok.to_owned()))?;
+                        let a = crate::policy::parse_number(addr)
+                            .and_then(|v| u8::try_from(v).ok())
+                            .filter(|v| *v <= 0x7f)
+                            .ok_or_else(|| SimSpecError::BadAddress(tok.to_owned()))?;
+                        let dev: Box<dyn SimDevice> = match kind {
+                            "eeprom" => Box::<Eeprom24c02>::default(),
+                            "regs" => Box::<RegisterFile>::default(),
+                            _ => return Err(SimSpecError::UnknownItem(tok.to_owned())),
+                        };
+                        if bus.devices.insert(a, dev).is_some() {
+                            return Err(SimSpecError::Duplicate(a));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(sim)
+    }
+
+    /// Adds a device model.
+    pub fn with_device(self, addr: u8, dev: impl SimDevice + 'static) -> Self {
+        self.handle.lock().devices.insert(addr, Box::new(dev));
+        self
+    }
+
+    /// A handle to inspect or script the bus later.
+    pub fn handle(&self) -> SimHandle {
+        self.handle.clone()
+    }
+
+    fn refusal(&self, op: &'static str) -> HostError {
+        HostError::Os {
+            op,
+            adapter: self.bus.name(),
+            errno: libc::EOPNOTSUPP,
+        }
+    }
+}
+
+impl I2cAdapter for SimAdapter {
+    fn funcs(&self) -> Funcs {
+        let mode = self.handle.lock().mode;
+        let mut f = Funcs::SMBUS_ALL_TRANSLATED;
+        if !mode.smbus_only {
+            f |= Funcs::I2C;
+        }
+        if mode.ten_bit {
+            f |= Funcs::TEN_BIT_ADDR;
+        }
+        Funcs(f)
+    }
+
+    fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
+        super::check_limits(self.funcs(), &self.bus.name(), msgs)?;
+        let mode = {
+            let mut bus = self.handle.lock();
+            if let Some(e) = bus.scripted.pop_front() {
+                return Err(e.into());
+            }
+            bus.mode
+        };
+        if mode.smbus_only || (mode.no_zero_len && msgs.iter().any(|m| m.buf.is_empty())) {
+            return Err(self.refusal("I2C_RDWR").into());
+        }
+        {
+            let mut bus = self.handle.lock();
+            bus.rdwr_calls += 1;
+            bus.log.extend(msgs.iter().map(log_entry));
+        }
+        // 10-bit targets do not exist on this bus: NACK them.
+        if let Some((i, m)) = msgs.iter().enumerate().find(|(_, m)| m.addr.is_ten_bit()) {
+            return Err(Failure {
+                completed: i,
+                error: HostError::Nack { addr: m.addr },
+            });
+        }
+        self.bus.rdwr(msgs)
+    }
+
+    fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
+        {
+            let mut bus = self.handle.lock();
+            if let Some(e) = bus.scripted.pop_front() {
+                return Err(e);
+            }
+            bus.smbus_calls += 1;
+        }
+        if !self.funcs().has(xfer.required_func()) {
+            return Err(self.refusal("I2C_SMBUS"));
+        }
+        let msgs = smbus::to_msgs(addr, xfer);
+        self.handle.lock().log.extend(msgs.iter().map(log_entry));
+        self.bus.smbus(addr, xfer)
+    }
+
+    fn name(&self) -> String {
+        self.bus.name()
+    }
+}
+
+fn log_entry(m: &Msg) -> String {
+    format!(
+        "{}{}@{}",
+        if m.read { 'R' } else { 'W' },
+        m.buf.len(),
+        m.addr
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::transfer;
+
+    const E: Address = Address::Seven(0x50);
+
+    fn eeprom() -> (SimAdapter, SimHandle) {
+        let sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
+        let h = sim.handle();
+        (sim, h)
+    }
+
+    #[test]
+    fn eeprom_page_write_wraps_inside_the_page() {
+        let (mut sim, h) = eeprom();
+        let mut w = [Msg::write(E, vec![0x06, 1, 2, 3, 4])];
+        transfer(&mut sim, &mut w).unwrap();
+        let mem = h.lock().devices.len();
+        assert_eq!(mem, 2);
+        let mut r = [Msg::write(E, vec![0x00]), Msg::read(E, 8)];
+        transfer(&mut sim, &mut r).unwrap();
+        assert_eq!(r[1].buf, vec![3, 4, 0xff, 0xff, 0xff, 0xff, 1, 2]);
+    }
+
+    #[test]
+    fn eeprom_sequential_read_wraps_at_the_end() {
+        let (mut sim, _) = eeprom();
+        transfer(&mut sim, &mut [Msg::write(E, vec![0xff, 0xab])]).unwrap();
+        transfer(&mut sim, &mut [Msg::write(E, vec![0x00, 0xcd])]).unwrap();
+        let mut r = [Msg::write(E, vec![0xff]), Msg::read(E, 2)];
+        transfer(&mut sim, &mut r).unwrap();
+        assert_eq!(r[1].buf, vec![0xab, 0xcd]);
+        // Current-address read continues after the last byte read.
+        let mut c = [Msg::read(E, 1)];
+        transfer(&mut sim, &mut c).unwrap();
+        assert_eq!(c[0].buf, vec![0xff]);
+    }
+
+    #[test]
+    fn eeprom_repeated_start_aborts_page_write() {
+        let (mut sim, h) = eeprom();
+        let mut g = [Msg::write(E, vec![0x10, 0x55]), Msg::read(E, 1)];
+        transfer(&mut sim, &mut g).unwrap();
+        let mut bus = h.lock();
+        let dev = bus.devices.get_mut(&0x50).unwrap();
+        dev.start(false);
+        dev.write(0x10);
+        dev.stop();
+        dev.start(true);
+        assert_eq!(dev.read(), 0xff);
+    }
+
+    #[test]
+    fn register_file_pattern_and_write() {
+        let (mut sim, _) = eeprom();
+        let r48 = Address::Seven(0x48);
+        let mut g = [Msg::write(r48, vec![0x02]), Msg::read(r48, 2)];
+        transfer(&mut sim, &mut g).unwrap();
+        assert_eq!(g[1].buf, vec![0xfd, 0xfc]);
+        transfer(&mut sim, &mut [Msg::write(r48, vec![0x02, 0x11])]).unwrap();
+        transfer(&mut sim, &mut g).unwrap();
+        assert_eq!(g[1].buf, vec![0x11, 0xfc]);
+    }
+
+    #[test]
+    fn absent_address_nacks_with_index() {
+        let (mut sim, _) = eeprom();
+        let mut g = [Msg::write(E, vec![0]), Msg::read(Address::Seven(0x33), 1)];
+        let f = transfer(&mut sim, &mut g).unwrap_err();
+        assert_eq!(
+            f,
+            Failure {
+                completed: 1,
+                error: HostError::Nack {
+                    addr: Address::Seven(0x33)
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn smbus_only_mode_translates() {
+        let sim = SimAdapter::from_spec("eeprom@0x50,smbus-only").unwrap();
+        let h = sim.handle();
+        let mut sim = sim;
+        transfer(&mut sim, &mut [Msg::write(E, vec![0x20, 0x5a])]).unwrap();
+        let mut g = [Msg::write(E, vec![0x20]), Msg::read(E, 1)];
+        transfer(&mut sim, &mut g).unwrap();
+        assert_eq!(g[1].buf, vec![0x5a]);
+        let bus = h.lock();
+        assert_eq!((bus.rdwr_calls, bus.smbus_calls), (0, 2));
+        assert_eq!(bus.log, vec!["W2@0x50", "W1@0x50", "R1@0x50"]);
+    }
+
+    #[test]
+    fn smbus_only_refuses_untranslatable_group_before_the_bus() {
+        let sim = SimAdapter::from_spec("eeprom@0x50,smbus-only").unwrap();
+        let h = sim.handle();
+        let mut sim = sim;
+        let f = transfer(&mut sim, &mut [Msg::read(E, 4)]).unwrap_err();
+        assert_eq!(
+            f.error,
+            HostError::NoSmbusEquivalent {
+                adapter: "simulation".into(),
+                shape: "[R4@0x50]".into()
+            }
+        );
+        assert!(h.lock().log.is_empty());
+    }
+
+    #[test]
+    fn zero_length_falls_back_to_quick() {
+        let sim = SimAdapter::from_spec("eeprom@0x50,no-zero-length").unwrap();
+        let h = sim.handle();
+        let mut sim = sim;
+        transfer(&mut sim, &mut [Msg::write(E, vec![])]).unwrap();
+        let f = transfer(&mut sim, &mut [Msg::write(Address::Seven(0x51), vec![])]).unwrap_err();
+        assert!(f.error.is_nack());
+        let bus = h.lock();
+        assert_eq!((bus.rdwr_calls, bus.smbus_calls), (0, 2));
+    }
+
+    #[test]
+    fn scripted_error_is_returned_once() {
+        let (mut sim, h) = eeprom();
+        h.lock().scripted.push_back(HostError::Os {
+            op: "I2C_RDWR",
+            adapter: "x".into(),
+            errno: libc::EIO,
+        });
+        let f = transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap_err();
+        assert_eq!(f.error.errno(), libc::EIO);
+        transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap();
+    }
+
+    #[test]
+    fn spec_errors_name_the_token() {
+        assert_eq!(
+            SimAdapter::from_spec("eeprom@0x50,dac@0x10").unwrap_err(),
+            SimSpecError::UnknownItem("dac@0x10".into())
+        );
+        assert_eq!(
+            SimAdapter::from_spec("eeprom@0x80").unwrap_err(),
+            SimSpecError::BadAddress("eeprom@0x80".into())
+        );
+        assert_eq!(
+            SimAdapter::from_spec("eeprom@0x50,regs@80").unwrap_err(),
+            SimSpecError::Duplicate(0x50)
+        );
+    }
+}

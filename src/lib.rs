@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! virtio-i2c-rust: a virtio-i2c adapter and an I2C passthrough target for
+//! QEMU, with a stable C ABI.
+#![deny(unsafe_code)]
+
+pub mod host;
+pub mod policy;
+pub mod virtio;

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Address policy: which guest addresses reach the host, and as which host
+//! address.
+//!
+//! Syntax (the `address` property), a comma-separated list of entries:
+//!
+//! ```text
+//! entry   := side [ "=" side ]          guest[=host]
+//! side    := addr [ "-" addr ]          one address or an inclusive range
+//! addr    := [ "10bit:" ] number        7-bit unless marked 10-bit
+//! number  := 0x<hex> | <decimal>
+//! ```
+//!
+//! Examples: `0x50`, `0x50,0x52-0x53,0x60=0x61`, `0x50-0x53=0x54-0x57`,
+//! `10bit:0x150`. A range's end has the width of its start. Remapped ranges
+//! must have equal lengths.
+//!
+//! Rules, each error naming the offending token: 7-bit addresses are
+//! 0x00-0x7f and 10-bit ones 0x000-0x3ff; the reserved 7-bit addresses
+//! 0x00-0x07 and 0x78-0x7f are refused on either side (UM10204 table 4);
+//! no guest address may appear twice, and no two guest addresses may map to
+//! one host address (the host claim is per address).
+//!
+//! Invariant: [`Policy::map`] is the only way from a guest address to a host
+//! address; it is applied to every message of a group before any bus
+//! traffic.
+
+use std::collections::BTreeMap;
+
+use crate::host::Address;
+
+/// Errors of [`Policy::parse`]; each names the token it refers to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// Nothing to parse.
+    #[error("no address given")]
+    Empty,
+    /// A token that does not follow the syntax.
+    #[error("'{token}': {reason}")]
+    Syntax {
+        /// The token.
+        token: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A number out of range for its width.
+    #[error("'{token}': {value:#x} is not a {width}-bit address")]
+    OutOfRange {
+        /// The token.
+        token: String,
+        /// The number.
+        value: u32,
+        /// 7 or 10.
+        width: u8,
+    },
+    /// A reserved 7-bit address.
+    #[error("'{token}': {addr} is reserved (0x00-0x07 and 0x78-0x7f are reserved by the I2C specification)")]
+    Reserved {
+        /// The token.
+        token: String,
+        /// The address.
+        addr: Address,
+    },
+    /// A guest address listed twice.
+    #[error("'{token}': guest address {addr} is listed twice")]
+    DuplicateGuest {
+        /// The token.
+        token: String,
+        /// The address.
+        addr: Address,
+    },
+    /// Two guest addresses mapping to one host address.
+    #[error("'{token}': host address {addr} is mapped twice")]
+    DuplicateHost {
+        /// The token.
+        token: String,
+        /// The address.
+        addr: Address,
+    },
+    /// A remap whose ranges differ in length.
+    #[error("'{token}': the guest range has {guest} addresses but the host range has {host}")]
+    RangeLength {
+        /// The token.
+        token: String,
+        /// Guest range length.
+        guest: usize,
+        /// Host range length.
+        host: usize,
+    },
+}
+
+/// Parses `0x<hex>` or decimal into a number; `None` for anything else.
+pub fn parse_number(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(h, 16).ok()
+    } else {
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    }
+}
+
+/// Which guest addresses are allowed, and where they go on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Policy {
+    /// Every non-reserved 7-bit address, unchanged (the emulated bus, where
+    /// the user chose the devices by attaching them).
+    AllowAll7Bit,
+    /// Exactly the listed guest addresses, each with its host address.
+    List(BTreeMap<Address, Address>),
+}
+
+impl Policy {
+    /// Parses the `address` syntax (see the module documentation).
+    pub fn parse(s: &str) -> Result<Self, PolicyError> {
+        let mut map = BTreeMap::new();
+        let mut hosts = BTreeMap::new();
+        for token in s.split(',').map(str::trim) {
+            if token.is_empty() {
+                continue;
+            }
+            let (g, h) = match token.split_once('=') {
+                Some((g, h)) => (side(token, g)?, side(token, h)?),
+                None => {
+                    let g = side(token, token)?;
+                    (g.clone(), g)
+                }
+            };
+            if g.len() != h.len() {
+                return Err(PolicyError::RangeLength {
+                    token: token.to_owned(),
+                    guest: g.len(),
+                    host: h.len(),
+                });
+            }
+            for (ga, ha) in g.into_iter().zip(h) {
+                if map.insert(ga, ha).is_some() {
+                    return Err(PolicyError::DuplicateGuest {
+                        token: token.to_owned(),
+                        addr: ga,
+                    });
+                }
+                if hosts.insert(ha, ga).is_some() {
+                    return Err(PolicyError::DuplicateHost {
+                        token: token.to_owned(),
+                        addr: ha,
+                    });
+                }
+            }
+        }
+        if map.is_empty() {
+            return Err(PolicyError::Empty);
+        }
+        Ok(Self::List(map))
+    }
+
+    /// The host address for `guest`, or `None` when it is not allowed.
+    pub fn map(&self, guest: Address) -> Option<Address> {
+        match self {
+            Self::AllowAll7Bit => {
+                (matches!(guest, Address::Seven(_)) && !guest.is_reserved()).then_some(guest)
+            }
+            Self::List(m) => m.get(&guest).copied(),
+        }
+    }
+
+    /// The host addresses this policy reaches (empty for
+    /// [`Policy::AllowAll7Bit`], which claims nothing).
+    pub fn host_addresses(&self) -> Vec<Address> {
+        match self {
+            Self::AllowAll7Bit => Vec::new(),
+            Self::List(m) => m.values().copied().collect(),
+        }
+    }
+}
+
+/// Parses one side of an entry into its addresses.
+fn side(token: &str, s: &str) -> Result<Vec<Address>, PolicyError> {
+    let syntax = |reason| PolicyError::Syntax {
+        token: token.to_owned(),
+        reason,
+    };
+    let s = s.trim();
+    let (ten, body) = match s.strip_prefix("10bit:") {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (lo, hi) = match body.split_once('-') {
+        Some((a, b)) => {
+            let b = b.trim();
+            let b = match b.strip_prefix("10bit:") {
+                Some(rest) if ten => rest,
+                Some(_) => return Err(syntax("a range cannot mix 7-bit and 10-bit addresses")),
+                None => b,
+            };
+            (a, Some(b))
+        }
+        None => (body, None),
+    };
+    let num =
+        |x: &str| parse_number(x).ok_or_else(|| syntax("expected an address such as 0x50 or 80"));
+    let lo = num(lo)?;
+    let hi = hi.map(num).transpose()?.unwrap_or(lo);
+    if hi < lo {
+        return Err(syntax("a range must go from low to high"));
+    }
+    let mut out = Vec::new();
+    for v in lo..=hi {
+        let addr = if ten {
+            u16::try_from(v).ok().and_then(Address::ten)
+        } else {
+            u8::try_from(v).ok().and_then(Address::seven)
+        }
+        .ok_or(PolicyError::OutOfRange {
+            token: token.to_owned(),
+            value: v,
+            width: if ten { 10 } else { 7 },
+        })?;
+        if addr.is_reserved() {
+            return Err(PolicyError::Reserved {
+                token: token.to_owned(),
+                addr,
+            });
+        }
+        out.push(addr);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(a: u8) -> Address {
+        Address::Seven(a)
+    }
+
+    #[test]
+    fn parses_the_documented_example() {
+        let p = Policy::parse("0x50,0x52-0x53,0x60=0x61").unwrap();
+        assert_eq!(p.map(s(0x50)), Some(s(0x50)));
+        assert_eq!(p.map(s(0x51)), None);
+        assert_eq!(p.map(s(0x52)), Some(s(0x52)));
+        assert_eq!(p.map(s(0x53)), Some(s(0x53)));
+        assert_eq!(p.map(s(0x60)), Some(s(0x61)));
+        assert_eq!(p.map(s(0x61)), None);
+        assert_eq!(p.host_addresses(), vec![s(0x50), s(0x52), s(0x53), s(0x61)]);
+    }
+
+    #[test]
+    fn decimal_ranges_remaps_and_ten_bit() {
+        let p =
+            Policy::parse(" 80 , 0x20-0x21=0x30-0x31, 10bit:0x150, 10bit:0x100-0x101=0x40-0x41")
+                .unwrap();
+        assert_eq!(p.map(s(80)), Some(s(0x50)));
+        assert_eq!(p.map(s(0x21)), Some(s(0x31)));
+        assert_eq!(p.map(Address::Ten(0x150)), Some(Address::Ten(0x150)));
+        assert_eq!(p.map(Address::Ten(0x101)), Some(s(0x41)));
+        assert_eq!(p.map(Address::Ten(0x50)), None);
+    }
+
+    #[test]
+    fn errors_name_the_token() {
+        let e = |x: &str| Policy::parse(x).unwrap_err();
+        assert_eq!(e(""), PolicyError::Empty);
+        assert_eq!(e(" , "), PolicyError::Empty);
+        assert_eq!(
+            e("0x50,0x05"),
+            PolicyError::Reserved {
+                token: "0x05".into(),
+                addr: s(5)
+            }
+        );
+        assert_eq!(
+            e("0x76-0x79").to_string(),
+            "'0x76-0x79': 0x78 is reserved (0x00-0x07 and 0x78-0x7f are reserved by the I2C specification)"
+        );
+        assert_eq!(
+            e("0x50=0x00"),
+            PolicyError::Reserved {
+                token: "0x50=0x00".into(),
+                addr: s(0)
+            }
+        );
+        assert_eq!(
+            e("0x80"),
+            PolicyError::OutOfRange {
+                token: "0x80".into(),
+                value: 0x80,
+                width: 7
+            }
+        );
+        assert_eq!(
+            e("10bit:0x400").to_string(),
+            "'10bit:0x400': 0x400 is not a 10-bit address"
+        );
+        assert_eq!(
+            e("0x50,0x4f-0x51"),
+            PolicyError::DuplicateGuest {
+                token: "0x4f-0x51".into(),
+                addr: s(0x50)
+            }
+        );
+        assert_eq!(
+            e("0x50,0x51=0x50"),
+            PolicyError::DuplicateHost {
+                token: "0x51=0x50".into(),
+                addr: s(0x50)
+            }
+        );
+        assert_eq!(
+            e("0x50-0x52=0x60"),
+            PolicyError::RangeLength {
+                token: "0x50-0x52=0x60".into(),
+                guest: 3,
+                host: 1
+            }
+        );
+        for bad in [
+            "0xzz",
+            "0x",
+            "-1",
+            "0x50-",
+            "0x52-0x50",
+            "50h",
+            "0x50=0x51=0x52",
+            "10bit:0x100-0x50x",
+        ] {
+            assert!(
+                matches!(e(bad), PolicyError::Syntax { .. }),
+                "{bad}: {:?}",
+                e(bad)
+            );
+        }
+        assert!(matches!(
+            e("10bit:0x100-10bit:0x101,0x10-10bit:0x11"),
+            PolicyError::Syntax { .. }
+        ));
+    }
+
+    #[test]
+    fn allow_all_refuses_reserved_and_ten_bit() {
+        let p = Policy::AllowAll7Bit;
+        assert_eq!(p.map(s(0x08)), Some(s(0x08)));
+        assert_eq!(p.map(s(0x77)), Some(s(0x77)));
+        assert_eq!(p.map(s(0x07)), None);
+        assert_eq!(p.map(s(0x78)), None);
+        assert_eq!(p.map(Address::Ten(0x50)), None);
+        assert!(p.host_addresses().is_empty());
+    }
+
+    #[test]
+    fn parse_number_forms() {
+        assert_eq!(parse_number("0x1F"), Some(31));
+        assert_eq!(parse_number("0X1f"), Some(31));
+        assert_eq!(parse_number("31"), Some(31));
+        assert_eq!(parse_number("+31"), None);
+        assert_eq!(parse_number("0x"), None);
+        assert_eq!(parse_number("99999999999"), None);
+    }
+}

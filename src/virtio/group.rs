@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Grouping requests by `VIRTIO_I2C_FLAGS_FAIL_NEXT` and running each group
+//! as one transfer.
+//!
+//! # Source
+//! virtio 1.2 §5.16.6: "VIRTIO_I2C_FLAGS_FAIL_NEXT is used to group the
+//! requests. For a group of requests, a driver clears this bit on the last
+//! request and sets it on the other requests. If this bit is set and a
+//! device fails to process the current request, it needs to fail the next
+//! request instead of attempting to execute it." "The device MUST process
+//! the requests in the order they are received." "A device MUST set the
+//! status of the first failed request to be VIRTIO_I2C_MSG_ERR."
+//!
+//! A group is the unit of one I2C transfer (START, repeated STARTs, STOP).
+//! Outcomes:
+//! - the group fails validation (a malformed request, more than 42
+//!   messages, an address the policy does not allow): nothing reaches the
+//!   bus and every request of the group gets ERR, since none was executed;
+//! - the transfer fails: requests the adapter reports complete get OK, the
+//!   first failing one and every later one get ERR (i2c-dev cannot tell
+//!   which message failed, so there all of them get ERR);
+//! - the transfer succeeds: every request gets OK.
+//!
+//! A batch of available requests that ends inside a group (the last
+//! request has FAIL_NEXT) is run as it stands, as a "partial" group: a
+//! driver may wait for those completions before queueing the rest (Zephyr's
+//! driver splits long transfers so). The rest then runs as a further
+//! transfer, and fails outright if the partial one failed, as FAIL_NEXT
+//! demands. Between the two parts the bus sees a STOP: i2c-dev cannot keep
+//! a transfer open across calls.
+
+use super::{
+    request::{Data, Parsed, Request, RequestError},
+    response::Outcome,
+};
+use crate::{
+    host::{self, Address, HostError, I2cAdapter, Msg, MAX_MSGS},
+    policy::Policy,
+};
+
+/// Collects parsed requests into groups.
+#[derive(Debug)]
+pub struct Grouper<T> {
+    tokens: Vec<T>,
+    requests: Vec<Result<Request, RequestError>>,
+}
+
+impl<T> Default for Grouper<T> {
+    fn default() -> Self {
+        Self {
+            tokens: Vec::new(),
+            requests: Vec::new(),
+        }
+    }
+}
+
+/// A group ready to run: the caller's tokens (one per request, in order)
+/// and the job for the executor.
+#[derive(Debug)]
+pub struct Batch<T> {
+    /// One token per request.
+    pub tokens: Vec<T>,
+    /// What the executor runs.
+    pub job: Job,
+}
+
+/// The requests of one group, detached from guest memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// The requests, valid or not.
+    pub requests: Vec<Result<Request, RequestError>>,
+    /// The last request has FAIL_NEXT: the group continues in a later job.
+    pub ends_open: bool,
+}
+
+impl<T> Grouper<T> {
+    /// Adds one request; returns the group it completes, if any.
+    pub fn push(&mut self, token: T, parsed: Parsed) -> Option<Batch<T>> {
+        self.tokens.push(token);
+        self.requests.push(parsed.request);
+        if parsed.fail_next {
+            None
+        } else {
+            Some(self.take(false))
+        }
+    }
+
+    /// Ends a batch: returns the open partial group, if any.
+    pub fn flush(&mut self) -> Option<Batch<T>> {
+        (!self.tokens.is_empty()).then(|| self.take(true))
+    }
+
+    /// Drops the open group, returning its tokens (device reset).
+    pub fn clear(&mut self) -> Vec<T> {
+        self.requests.clear();
+        std::mem::take(&mut self.tokens)
+    }
+
+    /// Number of requests in the open group.
+    pub fn pending(&self) -> usize {
+        self.tokens.len()
+    }
+
+    fn take(&mut self, ends_open: bool) -> Batch<T> {
+        Batch {
+            tokens: std::mem::take(&mut self.tokens),
+            job: Job {
+                requests: std::mem::take(&mut self.requests),
+                ends_open,
+            },
+        }
+    }
+}
+
+/// Why a group failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupError {
+    /// A request of the group is malformed.
+    #[error("request {index} of the group is malformed")]
+    Malformed {
+        /// Its index in the group.
+        index: usize,
+        /// What is wrong.
+        #[source]
+        source: RequestError,
+    },
+    /// More messages than one transfer may carry.
+    #[error("group of {count} requests exceeds {MAX_MSGS}")]
+    TooMany {
+        /// Its length.
+        count: usize,
+    },
+    /// A request targets an address the policy does not allow.
+    #[error("request {index} targets {addr}, which is not allowed")]
+    NotAllowed {
+        /// Its index in the group.
+        index: usize,
+        /// The guest address.
+        addr: Address,
+    },
+    /// An earlier part of this group failed (FAIL_NEXT).
+    #[error("an earlier part of this group failed")]
+    PreviousPartFailed,
+    /// The host transfer failed.
+    #[error("transfer failed after {completed} of its messages")]
+    Host {
+        /// Messages completed before the failure.
+        completed: usize,
+        /// What the adapter reported.
+        #[source]
+        error: HostError,
+    },
+}
+
+impl GroupError {
+    /// Whether the guest is at fault (as opposed to the host or the bus).
+    pub fn is_guest_error(&self) -> bool {
+        !matches!(self, Self::Host { .. } | Self::PreviousPartFailed)
+    }
+
+    /// Whether this is a plain NACK (an absent target), which bus scans
+    /// cause all the time and which is not worth a warning.
+    pub fn is_nack(&self) -> bool {
+        matches!(self, Self::Host { error, .. } if error.is_nack())
+    }
+}
+
+/// The result of one job: an outcome per request, and the error if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobResult {
+    /// One outcome per request, in order.
+    pub outcomes: Vec<Outcome>,
+    /// Why the group failed.
+    pub error: Option<GroupError>,
+}
+
+/// Runs jobs in order on an adapter, under a policy.
+#[derive(Debug)]
+pub struct Executor<A> {
+    adapter: A,
+    policy: Policy,
+    carry_failed: bool,
+}
+
+impl<A: I2cAdapter> Executor<A> {
+    /// An executor for `adapter` under `policy`.
+    pub fn new(adapter: A, policy: Policy) -> Self {
+        Self {
+            adapter,
+            policy,
+            carry_failed: false,
+        }
+    }
+
+    /// Forgets a failed partial group (device reset).
+    pub fn reset(&mut self) {
+        self.carry_failed = false;
+    }
+
+    /// The adapter.
+    pub fn adapter_mut(&mut self) -> &mut A {
+        &mut self.adapter
+    }
+
+    /// Validates and runs one job.
+    pub fn run(&mut self, job: Job) -> JobResult {
+        let n = job.requests.len();
+        let fail_all = |error| JobResult {
+            outcomes: vec![Outcome::Err; n],
+            error: Some(error),
+        };
+        if self.carry_failed {
+            self.carry_failed = job.ends_open;
+            return fail_all(GroupError::PreviousPartFailed);
+        }
+        let result = match self.validate(job.requests) {
+            Ok(mut msgs) => self.transfer(&mut msgs),
+            Err(e) => fail_all(e),
+        };
+        self.carry_failed = job.ends_open && result.error.is_some();
+        result
+    }
+
+    fn validate(
+        &self,
+        requests: Vec<Result<Request, RequestError>>,
+    ) -> Result<Vec<Msg>, GroupError> {
+        if requests.len() > MAX_MSGS {
+            // Still report the first malformed request, if any, first.
+            if let Some((index, Err(source))) =
+                requests.iter().enumerate().find(|(_, r)| r.is_err())
+            {
+                return Err(GroupError::Malformed {
+                    index,
+                    source: source.clone(),
+                });
+            }
+            return Err(GroupError::TooMany {
+                count: requests.len(),
+            });
+        }
+        let mut msgs = Vec::with_capacity(requests.len());
+        for (index, r) in requests.into_iter().enumerate() {
+            let r = r.map_err(|source| GroupError::Malformed { index, source })?;
+            let host = self.policy.map(r.addr).ok_or(GroupError::NotAllowed {
+                index,
+                addr: r.addr,
+            })?;
+            msgs.push(match r.data {
+                Data::Read(len) => Msg::read(host, len),
+                Data::Write(buf) => Msg::write(host, buf),
+            });
+        }
+        Ok(msgs)
+    }
+
+    fn transfer(&mut self, msgs: &mut [Msg]) -> JobResult {
+        let (completed, error) = match host::transfer(&mut self.adapter, msgs) {
+            Ok(()) => (msgs.len(), None),
+            Err(f) => (
+                f.completed.min(msgs.len()),
+                Some(GroupError::Host {
+                    completed: f.completed,
+                    error: f.error,
+                }),
+            ),
+        };
+        let outcomes = msgs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, m)| {
+                if i >= completed {
+                    Outcome::Err
+                } else if m.read {
+                    Outcome::Ok(Some(std::mem::take(&mut m.buf)))
+                } else {
+                    Outcome::Ok(None)
+                }
+            })
+            .collect();
+        JobResult { outcomes, error }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::sim::SimAdapter;
+
+    fn req(addr: u8, data: Data) -> Result<Request, RequestError> {
+        Ok(Request {
+            addr: Address::Seven(addr),
+            data,
+        })
+    }
+    fn w(addr: u8, d: &[u8]) -> Result<Request, RequestError> {
+        req(addr, Data::Write(d.to_vec()))
+    }
+    fn r(addr: u8, n: usize) -> Result<Request, RequestError> {
+        req(addr, Data::Read(n))
+    }
+    fn job(requests: Vec<Result<Request, RequestError>>) -> Job {
+        Job {
+            requests,
+            ends_open: false,
+        }
+    }
+    fn exec(spec: &str, policy: &str) -> (Executor<SimAdapter>, crate::host::sim::SimHandle) {
+        let sim = SimAdapter::from_spec(spec).unwrap();
+        let h = sim.handle();
+        (Executor::new(sim, Policy::parse(policy).unwrap()), h)
+    }
+
+    fn parsed(fail_next: bool) -> Parsed {
+        Parsed {
+            fail_next,
+            in_len: 1,
+            request: w(0x50, &[]),
+        }
+    }
+
+    #[test]
+    fn grouper_splits_on_fail_next_and_flush() {
+        let mut g = Grouper::default();
+        assert!(g.push(1, parsed(true)).is_none());
+        let b = g.push(2, parsed(false)).unwrap();
+        assert_eq!(b.tokens, vec![1, 2]);
+        assert!(!b.job.ends_open);
+        assert!(g.flush().is_none());
+        assert!(g.push(3, parsed(true)).is_none());
+        assert_eq!(g.pending(), 1);
+        let b = g.flush().unwrap();
+        assert_eq!((b.tokens, b.job.ends_open), (vec![3], true));
+        assert!(g.push(4, parsed(true)).is_none());
+        assert_eq!(g.clear(), vec![4]);
+        assert_eq!(g.pending(), 0);
+    }
+
+    #[test]
+    fn write_then_read_group_is_one_transfer() {
+        let (mut x, h) = exec("eeprom@0x50,regs@0x48", "0x48,0x50");
+        let res = x.run(job(vec![w(0x48, &[0x05]), r(0x48, 2)]));
+        assert_eq!(res.error, None);
+        assert_eq!(
+            res.outcomes,
+            vec![Outcome::Ok(None), Outcome::Ok(Some(vec![0xfa, 0xf9]))]
+        );
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn second_message_to_a_disallowed_address_never_reaches_the_bus() {
+        let (mut x, h) = exec("eeprom@0x50,regs@0x48", "0x50");
+        let res = x.run(job(vec![w(0x50, &[0x00]), r(0x48, 1)]));
+        assert_eq!(res.outcomes, vec![Outcome::Err, Outcome::Err]);
+        assert_eq!(
+            res.error,
+            Some(GroupError::NotAllowed {
+                index: 1,
+                addr: Address::Seven(0x48)
+            })
+        );
+        assert!(res.error.unwrap().is_guest_error());
+        assert!(h.lock().log.is_empty());
+    }
+
+    #[test]
+    fn forty_three_messages_are_refused() {
+        let (mut x, h) = exec("eeprom@0x50", "0x50");
+        let res = x.run(job((0..43).map(|_| r(0x50, 1)).collect()));
+        assert_eq!(res.outcomes, vec![Outcome::Err; 43]);
+        assert_eq!(res.error, Some(GroupError::TooMany { count: 43 }));
+        let ok = x.run(job((0..42).map(|_| r(0x50, 1)).collect()));
+        assert_eq!(ok.error, None);
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn malformed_member_fails_the_whole_group() {
+        let (mut x, h) = exec("eeprom@0x50", "0x50");
+        let bad = Err(RequestError::ReservedFlags { flags: 8 });
+        let res = x.run(job(vec![w(0x50, &[0]), bad.clone(), r(0x50, 1)]));
+        assert_eq!(res.outcomes, vec![Outcome::Err; 3]);
+        assert_eq!(
+            res.error,
+            Some(GroupError::Malformed {
+                index: 1,
+                source: RequestError::ReservedFlags { flags: 8 }
+            })
+        );
+        assert!(h.lock().log.is_empty());
+    }
+
+    #[test]
+    fn remap_reaches_the_host_address() {
+        let (mut x, h) = exec("eeprom@0x51", "0x60=0x51");
+        let res = x.run(job(vec![w(0x60, &[0x00])]));
+        assert_eq!(res.error, None);
+        assert_eq!(h.lock().log, vec!["W1@0x51"]);
+    }
+
+    #[test]
+    fn nack_on_second_message_keeps_first_ok() {
+        let (mut x, _) = exec("eeprom@0x50", "0x50,0x51");
+        let res = x.run(job(vec![w(0x50, &[0x00]), r(0x51, 1), r(0x50, 1)]));
+        assert_eq!(
+            res.outcomes,
+            vec![Outcome::Ok(None), Outcome::Err, Outcome::Err]
+        );
+        let e = res.error.unwrap();
+        assert!(e.is_nack() && !e.is_guest_error());
+    }
+
+    #[test]
+    fn failed_partial_group_fails_its_continuation() {
+        let (mut x, _) = exec("eeprom@0x50", "0x50,0x51");
+        let part = x.run(Job {
+            requests: vec![r(0x51, 1)],
+            ends_open: true,
+        });
+        assert!(part.error.is_some());
+        let cont = x.run(Job {
+            requests: vec![r(0x50, 1)],
+            ends_open: true,
+        });
+        assert_eq!(cont.error, Some(GroupError::PreviousPartFailed));
+        let last = x.run(job(vec![r(0x50, 1)]));
+        assert_eq!(last.error, Some(GroupError::PreviousPartFailed));
+        // The next group is independent again.
+        assert_eq!(x.run(job(vec![r(0x50, 1)])).error, None);
+        // A successful partial group lets its continuation run.
+        assert_eq!(
+            x.run(Job {
+                requests: vec![w(0x50, &[0])],
+                ends_open: true
+            })
+            .error,
+            None
+        );
+        assert_eq!(x.run(job(vec![r(0x50, 1)])).error, None);
+    }
+
+    #[test]
+    fn reset_forgets_a_failed_partial_group() {
+        let (mut x, _) = exec("eeprom@0x50", "0x50,0x51");
+        x.run(Job {
+            requests: vec![r(0x51, 1)],
+            ends_open: true,
+        });
+        x.reset();
+        assert_eq!(x.run(job(vec![r(0x50, 1)])).error, None);
+    }
+}

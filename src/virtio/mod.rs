@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The virtio-i2c protocol: parse requests, group them, run each group as
+//! one transfer, write statuses back.
+//!
+//! # Source
+//! virtio 1.2, §5.16 "I2C Adapter Device" (device ID 34, one virtqueue
+//! `requestq`, no configuration space).
+//!
+//! Data flow for one request (one virtqueue element):
+//! 1. [`request::parse`] reads the device-readable part (`struct
+//!    virtio_i2c_out_hdr` and, for a write, the data) exactly once through
+//!    [`vm_memory::VolatileSlice`]s and checks every device requirement; the
+//!    request's data is copied into a bounce buffer.
+//! 2. [`group::Grouper`] collects requests into groups: a group ends at the
+//!    first request without `VIRTIO_I2C_FLAGS_FAIL_NEXT`, or at the end of a
+//!    batch of available requests (a driver that waits for completions
+//!    between batches, as Zephyr's does, must not wait forever).
+//! 3. [`group::Executor`] validates the whole group (every request parsed,
+//!    at most 42 messages, every address allowed by the
+//!    [`Policy`](crate::policy::Policy)) and only then runs it as one
+//!    transfer on the host adapter.
+//! 4. [`response::write`] writes the read data, then the status byte, into
+//!    the device-writable part.
+//!
+//! Invariants: this layer makes no system call and knows no C type; no
+//! Rust reference ever points into guest memory; every request gets a
+//! status (or, when it has no device-writable byte at all, a used length of
+//! 0); a group that fails validation never reaches the bus.
+
+#![deny(unsafe_code)]
+
+pub mod group;
+pub mod request;
+pub mod response;
+pub mod sg;
+
+/// Device ID of the I2C adapter.
+pub const VIRTIO_ID_I2C_ADAPTER: u32 = 34;
+
+/// Feature bit 0: zero-length requests (mandatory for devices to offer).
+pub const VIRTIO_I2C_F_ZERO_LENGTH_REQUEST: u64 = 1 << 0;
+/// Feature bit 32: a virtio 1.x device.
+pub const VIRTIO_F_VERSION_1: u64 = 1 << 32;
+/// The feature bits this device offers.
+pub const DEVICE_FEATURES: u64 = VIRTIO_I2C_F_ZERO_LENGTH_REQUEST | VIRTIO_F_VERSION_1;
+
+/// Request flag: fail the next request of the group if this one fails.
+pub const VIRTIO_I2C_FLAGS_FAIL_NEXT: u32 = 1 << 0;
+/// Request flag: a read request.
+pub const VIRTIO_I2C_FLAGS_M_RD: u32 = 1 << 1;
+
+/// Status: the request succeeded.
+pub const VIRTIO_I2C_MSG_OK: u8 = 0;
+/// Status: the request failed.
+pub const VIRTIO_I2C_MSG_ERR: u8 = 1;
+
+/// Size of `struct virtio_i2c_out_hdr` (`le16 addr; le16 padding; le32 flags`).
+pub const OUT_HDR_LEN: usize = 8;
+/// Size of `struct virtio_i2c_in_hdr` (`u8 status`).
+pub const IN_HDR_LEN: usize = 1;
+
+/// Errors of feature negotiation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeatureError {
+    /// The driver did not accept `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`.
+    #[error("the driver did not accept VIRTIO_I2C_F_ZERO_LENGTH_REQUEST (features {features:#x}); set zero-length-optional=on for drivers that do not know it")]
+    ZeroLengthNotAccepted {
+        /// The features the driver accepted.
+        features: u64,
+    },
+    /// The driver accepted bits the device did not offer.
+    #[error("the driver accepted features {extra:#x} that the device did not offer")]
+    NotOffered {
+        /// The extra bits.
+        extra: u64,
+    },
+}
+
+/// Checks the features a driver accepted.
+///
+/// "The device MUST offer VIRTIO_I2C_F_ZERO_LENGTH_REQUEST" and "MUST reject
+/// any driver that does not negotiate it" (§5.16.3). `lenient` waives the
+/// second rule for drivers that predate the bit (Zephyr's driver accepts no
+/// device-specific feature); requests are parsed the same way either way.
+pub fn check_features(accepted: u64, lenient: bool) -> Result<(), FeatureError> {
+    let extra = accepted & !DEVICE_FEATURES;
+    if extra != 0 {
+        return Err(FeatureError::NotOffered { extra });
+    }
+    if accepted & VIRTIO_I2C_F_ZERO_LENGTH_REQUEST == 0 && !lenient {
+        return Err(FeatureError::ZeroLengthNotAccepted { features: accepted });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_refuses_a_driver_without_zero_length() {
+        assert_eq!(check_features(DEVICE_FEATURES, false), Ok(()));
+        assert_eq!(
+            check_features(VIRTIO_F_VERSION_1, false),
+            Err(FeatureError::ZeroLengthNotAccepted {
+                features: VIRTIO_F_VERSION_1
+            })
+        );
+        assert_eq!(check_features(VIRTIO_F_VERSION_1, true), Ok(()));
+        assert_eq!(
+            check_features(DEVICE_FEATURES | 4, true),
+            Err(FeatureError::NotOffered { extra: 4 })
+        );
+    }
+}

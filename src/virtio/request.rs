@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Parsing one virtio-i2c request.
+//!
+//! ```text
+//! struct virtio_i2c_req {
+//!     struct virtio_i2c_out_hdr out_hdr;  // device-readable: le16 addr, le16 padding, le32 flags
+//!     u8 buf[];                           // optional: device-readable for a write,
+//!                                         //           device-writable for a read
+//!     struct virtio_i2c_in_hdr in_hdr;    // device-writable: u8 status
+//! };
+//! ```
+//!
+//! The header is copied out of guest memory once and only the copy is
+//! checked (no double fetch). Every check cites the rule it enforces
+//! (virtio 1.2 §5.16.6 "Device Operation"); each failure is a
+//! [`RequestError`] and gives the request `VIRTIO_I2C_MSG_ERR`.
+
+use super::{
+    sg::{Sg, SgError},
+    OUT_HDR_LEN, VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD,
+};
+use crate::host::{Address, MAX_MSG_LEN};
+
+/// Direction and data of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Data {
+    /// Read this many bytes.
+    Read(usize),
+    /// Write these bytes (a copy; guest memory is not referenced).
+    Write(Vec<u8>),
+}
+
+/// A valid request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The target, decoded from the spec's address encoding.
+    pub addr: Address,
+    /// What to do.
+    pub data: Data,
+}
+
+/// Why a request is malformed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No device-writable byte: not even the status can be written.
+    #[error("request has no device-writable status byte")]
+    NoStatusByte,
+    /// The device-readable part is shorter than `struct virtio_i2c_out_hdr`.
+    #[error("device-readable part of {len} bytes is shorter than the 8-byte header")]
+    HeaderTooShort {
+        /// Its length.
+        len: usize,
+    },
+    /// Reserved flag bits set ("the driver MUST set reserved bits of flags
+    /// to zero").
+    #[error("reserved flag bits set in {flags:#010x}")]
+    ReservedFlags {
+        /// The flags.
+        flags: u32,
+    },
+    /// An address that is neither 7-bit (`A6..A0 << 1`) nor 10-bit
+    /// (`A7..A0 << 8 | 0b11110 << 3 | A9..A8 << 1`) encoded.
+    #[error("address field {raw:#06x} is neither a 7-bit nor a 10-bit encoding")]
+    BadAddress {
+        /// The raw `addr` field.
+        raw: u16,
+    },
+    /// A read (`M_RD` set) that also has device-readable data.
+    #[error("read request carries {len} bytes of device-readable data")]
+    ReadWithWriteBuffer {
+        /// Bytes after the header.
+        len: usize,
+    },
+    /// A write (`M_RD` clear) that has a device-writable buffer before the
+    /// status byte.
+    #[error("write request has a {len}-byte device-writable buffer")]
+    WriteWithReadBuffer {
+        /// Bytes before the status byte.
+        len: usize,
+    },
+    /// A buffer longer than one message may be.
+    #[error("buffer of {len} bytes exceeds {MAX_MSG_LEN}")]
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
+    /// Guest memory could not be read.
+    #[error("guest memory access failed")]
+    Memory(#[source] SgError),
+}
+
+/// A parsed request, valid or not, with what grouping and completion need
+/// either way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    /// `VIRTIO_I2C_FLAGS_FAIL_NEXT` (false when the header was unreadable).
+    pub fail_next: bool,
+    /// Length of the device-writable part (data + status byte).
+    pub in_len: usize,
+    /// The request, or why it is malformed.
+    pub request: Result<Request, RequestError>,
+}
+
+/// Decodes the `addr` field.
+///
+/// "For 7-bit addresses, bits 7..1 hold A6..A0 and bit 0 is zero; for 10-bit
+/// addresses, bits 15..8 hold A7..A0, bits 7..3 are 11110, bits 2..1 hold
+/// A9..A8 and bit 0 is zero." The 7-bit addresses 0x78-0x7b, whose encoding
+/// has the same 11110 prefix, are reserved by the I2C specification for
+/// exactly this 10-bit prefix, so the decoding is unambiguous.
+pub fn decode_address(raw: u16) -> Result<Address, RequestError> {
+    let bad = RequestError::BadAddress { raw };
+    if raw & 1 != 0 {
+        return Err(bad);
+    }
+    let low = raw & 0xff;
+    if low & 0xf8 == 0xf0 {
+        let hi = (low >> 1) & 0x3;
+        return Address::ten((hi << 8) | (raw >> 8)).ok_or(bad);
+    }
+    if raw > 0xff {
+        return Err(bad);
+    }
+    u8::try_from(raw >> 1)
+        .ok()
+        .and_then(Address::seven)
+        .ok_or(bad)
+}
+
+/// Encodes an address as the driver would (for tests and tools).
+pub fn encode_address(addr: Address) -> u16 {
+    match addr {
+        Address::Seven(a) => u16::from(a) << 1,
+        Address::Ten(a) => ((a & 0xff) << 8) | 0xf0 | ((a >> 8) << 1),
+    }
+}
+
+/// Parses one request from its device-readable part `out` and the length of
+/// its device-writable part.
+pub fn parse(out: &Sg<'_, '_>, in_len: usize) -> Parsed {
+    let mut fail_next = false;
+    let request = parse_inner(out, in_len, &mut fail_next);
+    Parsed {
+        fail_next,
+        in_len,
+        request,
+    }
+}
+
+fn parse_inner(
+    out: &Sg<'_, '_>,
+    in_len: usize,
+    fail_next: &mut bool,
+) -> Result<Request, RequestError> {
+    let out_len = out.len();
+    if out_len < OUT_HDR_LEN {
+        return Err(RequestError::HeaderTooShort { len: out_len });
+    }
+    // One copy of the header; only the copy is looked at from here on.
+    let mut hdr = [0u8; OUT_HDR_LEN];
+    out.read(0, &mut hdr).map_err(RequestError::Memory)?;
+    let [a0, a1, _, _, f0, f1, f2, f3] = hdr;
+    let raw = u16::from_le_bytes([a0, a1]);
+    let flags = u32::from_le_bytes([f0, f1, f2, f3]);
+    *fail_next = flags & VIRTIO_I2C_FLAGS_FAIL_NEXT != 0;
+
+    // "The in_hdr is fixed size and is the last device-writable part":
+    // without it there is nowhere to put a status.
+    if in_len == 0 {
+        return Err(RequestError::NoStatusByte);
+    }
+    // Reserved bits of flags: the driver MUST zero them; the device refuses
+    // requests that do not, rather than guess their meaning.
+    if flags & !(VIRTIO_I2C_FLAGS_FAIL_NEXT | VIRTIO_I2C_FLAGS_M_RD) != 0 {
+        return Err(RequestError::ReservedFlags { flags });
+    }
+    let addr = decode_address(raw)?;
+    let data_out = out_len - OUT_HDR_LEN;
+    let data_in = in_len - 1;
+    // "VIRTIO_I2C_FLAGS_M_RD ... MUST be set for a read and its buf is
+    // device-writable; clear for a write, buf device-readable." A buffer in
+    // the other direction is a malformed request.
+    let data = if flags & VIRTIO_I2C_FLAGS_M_RD != 0 {
+        if data_out != 0 {
+            return Err(RequestError::ReadWithWriteBuffer { len: data_out });
+        }
+        if data_in > MAX_MSG_LEN {
+            return Err(RequestError::TooLong { len: data_in });
+        }
+        Data::Read(data_in)
+    } else {
+        if data_in != 0 {
+            return Err(RequestError::WriteWithReadBuffer { len: data_in });
+        }
+        if data_out > MAX_MSG_LEN {
+            return Err(RequestError::TooLong { len: data_out });
+        }
+        let mut buf = vec![0u8; data_out];
+        out.read(OUT_HDR_LEN, &mut buf)
+            .map_err(RequestError::Memory)?;
+        Data::Write(buf)
+    };
+    Ok(Request { addr, data })
+}
+
+#[cfg(test)]
+mod tests {
+    use vm_memory::VolatileSlice;
+
+    use super::*;
+
+    fn hdr(addr: u16, flags: u32) -> Vec<u8> {
+        let mut v = addr.to_le_bytes().to_vec();
+        v.extend_from_slice(&[0, 0]);
+        v.extend_from_slice(&flags.to_le_bytes());
+        v
+    }
+
+    fn parse_bytes(out: &[u8], in_len: usize) -> Parsed {
+        let mut o = out.to_vec();
+        let s = [VolatileSlice::from(&mut o[..])];
+        parse(&Sg::new(&s), in_len)
+    }
+
+    #[test]
+    fn address_encodings() {
+        assert_eq!(decode_address(0x50 << 1), Ok(Address::Seven(0x50)));
+        assert_eq!(decode_address(0), Ok(Address::Seven(0)));
+        assert_eq!(decode_address(0x7f << 1), Ok(Address::Seven(0x7f)));
+        // 0x78-0x7b share the 10-bit prefix 11110 and decode as 10-bit.
+        assert_eq!(decode_address(0x7b << 1), Ok(Address::Ten(0x300)));
+        for a in [0u16, 0x001, 0x0ff, 0x100, 0x2a5, 0x3ff] {
+            assert_eq!(
+                decode_address(encode_address(Address::Ten(a))),
+                Ok(Address::Ten(a))
+            );
+        }
+        for a in 0u8..0x78 {
+            assert_eq!(
+                decode_address(encode_address(Address::Seven(a))),
+                Ok(Address::Seven(a))
+            );
+        }
+        assert_eq!(
+            decode_address(0xa1),
+            Err(RequestError::BadAddress { raw: 0xa1 })
+        );
+        assert_eq!(
+            decode_address(0x1a0),
+            Err(RequestError::BadAddress { raw: 0x1a0 })
+        );
+        assert_eq!(
+            decode_address(0x01f8),
+            Err(RequestError::BadAddress { raw: 0x01f8 })
+        );
+    }
+
+    #[test]
+    fn write_read_and_zero_length() {
+        let mut w = hdr(0x50 << 1, VIRTIO_I2C_FLAGS_FAIL_NEXT);
+        w.extend_from_slice(&[0x10, 0x20]);
+        let p = parse_bytes(&w, 1);
+        assert!(p.fail_next);
+        assert_eq!(
+            p.request,
+            Ok(Request {
+                addr: Address::Seven(0x50),
+                data: Data::Write(vec![0x10, 0x20])
+            })
+        );
+        let r = parse_bytes(&hdr(0x48 << 1, VIRTIO_I2C_FLAGS_M_RD), 3);
+        assert!(!r.fail_next);
+        assert_eq!(r.request.unwrap().data, Data::Read(2));
+        assert_eq!(
+            parse_bytes(&hdr(0x48 << 1, 0), 1).request.unwrap().data,
+            Data::Write(vec![])
+        );
+        assert_eq!(
+            parse_bytes(&hdr(0x48 << 1, VIRTIO_I2C_FLAGS_M_RD), 1)
+                .request
+                .unwrap()
+                .data,
+            Data::Read(0)
+        );
+    }
+
+    #[test]
+    fn malformed_requests() {
+        let e = |out: &[u8], in_len| parse_bytes(out, in_len).request.unwrap_err();
+        assert_eq!(e(&[0; 7], 1), RequestError::HeaderTooShort { len: 7 });
+        assert_eq!(e(&hdr(0xa0, 0), 0), RequestError::NoStatusByte);
+        assert_eq!(
+            e(&hdr(0xa0, 4), 1),
+            RequestError::ReservedFlags { flags: 4 }
+        );
+        assert_eq!(
+            e(&hdr(0xa0, 0x8000_0002), 1),
+            RequestError::ReservedFlags { flags: 0x8000_0002 }
+        );
+        assert_eq!(e(&hdr(0xa1, 0), 1), RequestError::BadAddress { raw: 0xa1 });
+        let mut rw = hdr(0xa0, VIRTIO_I2C_FLAGS_M_RD);
+        rw.push(1);
+        assert_eq!(e(&rw, 2), RequestError::ReadWithWriteBuffer { len: 1 });
+        assert_eq!(
+            e(&hdr(0xa0, 0), 5),
+            RequestError::WriteWithReadBuffer { len: 4 }
+        );
+        assert_eq!(
+            e(&hdr(0xa0, VIRTIO_I2C_FLAGS_M_RD), MAX_MSG_LEN + 2),
+            RequestError::TooLong {
+                len: MAX_MSG_LEN + 1
+            }
+        );
+        let mut big = hdr(0xa0, 0);
+        big.resize(OUT_HDR_LEN + MAX_MSG_LEN + 1, 0);
+        assert_eq!(
+            e(&big, 1),
+            RequestError::TooLong {
+                len: MAX_MSG_LEN + 1
+            }
+        );
+        // FAIL_NEXT is still known when a later check fails.
+        assert!(parse_bytes(&hdr(0xa1, 1), 1).fail_next);
+    }
+
+    #[test]
+    fn header_split_across_buffers() {
+        let mut h = hdr(0x50 << 1, VIRTIO_I2C_FLAGS_FAIL_NEXT);
+        h.push(0x42);
+        let (mut a, mut b) = (h[..3].to_vec(), h[3..].to_vec());
+        let s = [
+            VolatileSlice::from(&mut a[..]),
+            VolatileSlice::from(&mut b[..]),
+        ];
+        let p = parse(&Sg::new(&s), 1);
+        assert_eq!(p.request.unwrap().data, Data::Write(vec![0x42]));
+        assert!(p.fail_next);
+    }
+}
