@@ -3,6 +3,9 @@
 //! QEMU, with a stable C ABI.
 #![deny(unsafe_code)]
 
+pub mod engine;
+pub mod ffi;
 pub mod host;
+pub mod passthrough;
 pub mod policy;
 pub mod virtio;

@@ -23,6 +23,7 @@
 //! error keeps the numbers that matter (address, length, errno).
 
 pub mod bus;
+pub mod linux;
 pub mod sim;
 pub mod smbus;
 
@@ -415,3 +416,5 @@ pub fn shape(msgs: &[Msg]) -> String {
     format!("[{}]", parts.join(" "))
 }
 
+#[cfg(target_os = "linux")]
+pub mod uapi;

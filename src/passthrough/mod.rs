@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! host-i2cdev: an I2C target on a QEMU emulated bus that forwards whole
+//! transfers to one client of a host adapter.
+//!
+//! QEMU's I2C target API is byte-level and synchronous (`event`, `send`,
+//! `recv`); i2c-dev offers only whole transfers. This state machine turns
+//! the first into the second:
+//!
+//! - writes are buffered; a repeated START to write again starts a new
+//!   message of the same transfer;
+//! - at a receive START, the buffered write messages and a read of
+//!   `prefetch` bytes go out as ONE transfer (write, repeated START, read),
+//!   so a register read keeps its repeated START on the host bus; a host
+//!   NACK (or any failure) there is reported as a NACK of that START;
+//! - `recv` is served from the prefetched bytes; when they run out, a
+//!   further read of `prefetch` bytes is issued (a "current address read":
+//!   EEPROMs and auto-incrementing register files continue where they
+//!   stopped);
+//! - at STOP (`finish`), buffered writes go out as one transfer. QEMU's
+//!   `FINISH` event has no status, so a failure there is only recorded
+//!   ([`Passthrough::take_error`]) for the glue to log.
+//!
+//! Every event order:
+//!
+//! | state \ event | START send | START recv | send | recv | NACK | FINISH |
+//! |---|---|---|---|---|---|---|
+//! | idle | ACK, start writing | read `prefetch`; ACK or NACK | NACK | 0xff | – | – |
+//! | writing | new write message (a full transfer is flushed first) | writes + read in one transfer; ACK or NACK | buffer (NACK past 8192) | 0xff | – | flush writes |
+//! | reading | start writing (the read already ended on the host) | new read transfer; ACK or NACK | NACK | next byte, refill when empty | drop the rest | idle |
+//!
+//! Side effects to know: a prefetch longer than what the controller
+//! finally reads advances the target's internal pointer further than the
+//! guest expects; a prefetch shorter than a multi-byte register splits the
+//! read in two transfers. Set `prefetch` to the usual read size of the
+//! device (1 is exact for EEPROMs and byte registers).
+
+#![deny(unsafe_code)]
+
+use crate::host::{self, Address, HostError, I2cAdapter, Msg, MAX_MSGS, MAX_MSG_LEN};
+
+/// QEMU I2C target events (`enum i2c_event`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// `I2C_START_SEND`: START (or repeated START) with R/W = write.
+    StartSend,
+    /// `I2C_START_RECV`: START (or repeated START) with R/W = read.
+    StartRecv,
+    /// `I2C_FINISH`: STOP.
+    Finish,
+    /// `I2C_NACK`: the controller did not acknowledge the last byte read.
+    Nack,
+}
+
+/// Errors of [`Passthrough::new`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `prefetch` out of range.
+    #[error("prefetch={0} is out of range (1-{MAX_MSG_LEN})")]
+    Prefetch(usize),
+    /// The host address is reserved or out of range.
+    #[error("host address {0} is reserved")]
+    Reserved(Address),
+}
+
+#[derive(Debug)]
+enum State {
+    Idle,
+    Writing(Vec<Vec<u8>>),
+    Reading { data: Vec<u8>, pos: usize },
+}
+
+/// The passthrough target.
+#[derive(Debug)]
+pub struct Passthrough<A> {
+    adapter: A,
+    addr: Address,
+    prefetch: usize,
+    state: State,
+    error: Option<HostError>,
+}
+
+impl<A: I2cAdapter> Passthrough<A> {
+    /// Forwards to `addr` on `adapter`, reading `prefetch` bytes at a time.
+    /// The caller has claimed `addr` on the adapter.
+    pub fn new(adapter: A, addr: Address, prefetch: usize) -> Result<Self, ConfigError> {
+        if !(1..=MAX_MSG_LEN).contains(&prefetch) {
+            return Err(ConfigError::Prefetch(prefetch));
+        }
+        if addr.is_reserved() {
+            return Err(ConfigError::Reserved(addr));
+        }
+        Ok(Self {
+            adapter,
+            addr,
+            prefetch,
+            state: State::Idle,
+            error: None,
+        })
+    }
+
+    /// Handles a START or STOP event. `Ok` acknowledges a START; `Err`
+    /// NACKs it (its cause is also kept for [`Self::take_error`]).
+    pub fn event(&mut self, ev: Event) -> Result<(), HostError> {
+        let r = match ev {
+            Event::StartSend => self.start_send(),
+            Event::StartRecv => self.start_recv(),
+            Event::Finish => {
+                if let State::Writing(msgs) = std::mem::replace(&mut self.state, State::Idle) {
+                    // FINISH has no status: keep the error for the log.
+                    if let Err(e) = self.flush(msgs, None) {
+                        self.error = Some(e);
+                    }
+                }
+                Ok(())
+            }
+            Event::Nack => {
+                if let State::Reading { data, pos } = &mut self.state {
+                    *pos = data.len();
+                    data.clear();
+                }
+                Ok(())
+            }
+        };
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+
+    /// A byte from the controller; `Err` NACKs it.
+    pub fn send(&mut self, byte: u8) -> Result<(), HostError> {
+        let r = match &mut self.state {
+            State::Writing(msgs) => match msgs.last_mut() {
+                Some(m) if m.len() < MAX_MSG_LEN => {
+                    m.push(byte);
+                    Ok(())
+                }
+                Some(m) => Err(HostError::MessageTooLong { len: m.len() + 1 }),
+                None => Err(HostError::EmptyTransfer),
+            },
+            _ => Err(HostError::Nack { addr: self.addr }),
+        };
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+
+    /// A byte for the controller. `recv` cannot fail in QEMU's API: a failed
+    /// refill returns 0xff (an idle bus reads high) and keeps the error.
+    pub fn recv(&mut self) -> u8 {
+        if let State::Reading { data, pos } = &mut self.state {
+            if let Some(b) = data.get(*pos) {
+                *pos += 1;
+                return *b;
+            }
+            match self.read(Vec::new()) {
+                Ok(fresh) => {
+                    let b = fresh.first().copied().unwrap_or(0xff);
+                    self.state = State::Reading {
+                        data: fresh,
+                        pos: 1,
+                    };
+                    return b;
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        0xff
+    }
+
+    /// Takes the last error, for logging.
+    pub fn take_error(&mut self) -> Option<HostError> {
+        self.error.take()
+    }
+
+    /// The adapter (for tests).
+    pub fn adapter(&self) -> &A {
+        &self.adapter
+    }
+
+    fn start_send(&mut self) -> Result<(), HostError> {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Writing(mut msgs) => {
+                // Leave room for a read message after the writes.
+                if msgs.len() + 1 >= MAX_MSGS {
+                    self.flush(std::mem::take(&mut msgs), None)?;
+                }
+                msgs.push(Vec::new());
+                self.state = State::Writing(msgs);
+            }
+            State::Idle | State::Reading { .. } => self.state = State::Writing(vec![Vec::new()]),
+        }
+        Ok(())
+    }
+
+    fn start_recv(&mut self) -> Result<(), HostError> {
+        let writes = match std::mem::replace(&mut self.state, State::Idle) {
+            State::Writing(msgs) => msgs,
+            _ => Vec::new(),
+        };
+        let data = self.read(writes)?;
+        self.state = State::Reading { data, pos: 0 };
+        Ok(())
+    }
+
+    /// One transfer: `writes` then a read of `prefetch` bytes.
+    fn read(&mut self, writes: Vec<Vec<u8>>) -> Result<Vec<u8>, HostError> {
+        self.flush(writes, Some(self.prefetch))
+            .map(|read| read.unwrap_or_default())
+    }
+
+    fn flush(
+        &mut self,
+        writes: Vec<Vec<u8>>,
+        read: Option<usize>,
+    ) -> Result<Option<Vec<u8>>, HostError> {
+        let mut msgs: Vec<Msg> = writes
+            .into_iter()
+            .map(|w| Msg::write(self.addr, w))
+            .collect();
+        if let Some(n) = read {
+            msgs.push(Msg::read(self.addr, n));
+        }
+        if msgs.is_empty() {
+            return Ok(None);
+        }
+        host::transfer(&mut self.adapter, &mut msgs).map_err(|f| f.error)?;
+        Ok(read.and_then(|_| msgs.pop()).map(|m| m.buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::sim::{SimAdapter, SimHandle};
+
+    fn pt(spec: &str, addr: u8, prefetch: usize) -> (Passthrough<SimAdapter>, SimHandle) {
+        let sim = SimAdapter::from_spec(spec).unwrap();
+        let h = sim.handle();
+        (
+            Passthrough::new(sim, Address::Seven(addr), prefetch).unwrap(),
+            h,
+        )
+    }
+
+    fn write(p: &mut Passthrough<SimAdapter>, bytes: &[u8]) {
+        p.event(Event::StartSend).unwrap();
+        for b in bytes {
+            p.send(*b).unwrap();
+        }
+    }
+
+    #[test]
+    fn write_is_one_transfer_at_stop() {
+        let (mut p, h) = pt("eeprom@0x50", 0x50, 1);
+        write(&mut p, &[0x10, 1, 2, 3]);
+        assert!(h.lock().log.is_empty(), "nothing before STOP");
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().log, vec!["W4@0x50"]);
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn register_read_keeps_its_repeated_start() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 2);
+        write(&mut p, &[0x04]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(h.lock().log, vec!["W1@0x48", "R2@0x48"]);
+        assert_eq!(h.lock().rdwr_calls, 1);
+        assert_eq!((p.recv(), p.recv()), (0xfb, 0xfa));
+        p.event(Event::Nack).unwrap();
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn refill_continues_sequential_read() {
+        let (mut p, h) = pt("eeprom@0x50", 0x50, 1);
+        write(&mut p, &[0x00, 0xa, 0xb, 0xc]);
+        p.event(Event::Finish).unwrap();
+        write(&mut p, &[0x00]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!([p.recv(), p.recv(), p.recv()], [0xa, 0xb, 0xc]);
+        p.event(Event::Finish).unwrap();
+        assert_eq!(
+            h.lock().log,
+            vec!["W4@0x50", "W1@0x50", "R1@0x50", "R1@0x50", "R1@0x50"]
+        );
+    }
+
+    #[test]
+    fn host_nack_at_start_is_a_nack() {
+        let (mut p, _) = pt("eeprom@0x50", 0x51, 1);
+        write(&mut p, &[0x00]);
+        let e = p.event(Event::StartRecv).unwrap_err();
+        assert!(e.is_nack());
+        assert_eq!(p.take_error(), Some(e));
+        assert_eq!(p.recv(), 0xff);
+        assert!(
+            p.event(Event::StartRecv).is_err(),
+            "idle START recv also NACKs"
+        );
+    }
+
+    #[test]
+    fn failed_write_at_stop_is_recorded() {
+        let (mut p, _) = pt("eeprom@0x50", 0x51, 1);
+        write(&mut p, &[0x00, 1]);
+        assert_eq!(p.event(Event::Finish), Ok(()));
+        assert!(p.take_error().unwrap().is_nack());
+        assert_eq!(p.take_error(), None);
+    }
+
+    #[test]
+    fn write_write_read_is_one_transfer() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 1);
+        write(&mut p, &[0x01, 0x99]);
+        write(&mut p, &[0x01]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(p.recv(), 0x99);
+        assert_eq!(h.lock().log, vec!["W2@0x48", "W1@0x48", "R1@0x48"]);
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn read_then_write_then_read() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 1);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(p.recv(), 0xff);
+        write(&mut p, &[0x03]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(p.recv(), 0xfc);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(p.recv(), 0xfb);
+        p.event(Event::Finish).unwrap();
+        assert_eq!(
+            h.lock().log,
+            vec!["R1@0x48", "W1@0x48", "R1@0x48", "R1@0x48"]
+        );
+    }
+
+    #[test]
+    fn send_outside_a_write_nacks() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 1);
+        assert!(p.send(1).is_err());
+        p.event(Event::StartRecv).unwrap();
+        assert!(p.send(1).is_err());
+        p.event(Event::Finish).unwrap();
+        assert_eq!(p.recv(), 0xff, "recv when idle");
+        assert_eq!(h.lock().rdwr_calls, 1);
+    }
+
+    #[test]
+    fn oversized_write_nacks_the_byte() {
+        let (mut p, _) = pt("regs@0x48", 0x48, 1);
+        p.event(Event::StartSend).unwrap();
+        for _ in 0..MAX_MSG_LEN {
+            p.send(0).unwrap();
+        }
+        assert_eq!(
+            p.send(0),
+            Err(HostError::MessageTooLong {
+                len: MAX_MSG_LEN + 1
+            })
+        );
+    }
+
+    #[test]
+    fn many_repeated_starts_split_before_the_limit() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 1);
+        for _ in 0..MAX_MSGS + 3 {
+            write(&mut p, &[0x00]);
+        }
+        p.event(Event::StartRecv).unwrap();
+        let bus = h.lock();
+        assert_eq!(bus.rdwr_calls, 2);
+        assert_eq!(bus.log.len(), MAX_MSGS + 4);
+    }
+
+    #[test]
+    fn nack_drops_the_prefetched_rest() {
+        let (mut p, h) = pt("regs@0x48", 0x48, 4);
+        p.event(Event::StartRecv).unwrap();
+        p.recv();
+        p.event(Event::Nack).unwrap();
+        // A controller that reads on after its NACK gets fresh data.
+        p.recv();
+        assert_eq!(h.lock().rdwr_calls, 2);
+    }
+
+    #[test]
+    fn smbus_only_host_gets_translations() {
+        let (mut p, h) = pt("regs@0x48,smbus-only", 0x48, 2);
+        write(&mut p, &[0x02]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!((p.recv(), p.recv()), (0xfd, 0xfc));
+        write(&mut p, &[0x02, 0x42]);
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().smbus_calls, 2);
+        assert_eq!(p.take_error(), None);
+    }
+
+    #[test]
+    fn config_is_checked() {
+        let sim = || SimAdapter::from_spec("").unwrap();
+        assert_eq!(
+            Passthrough::new(sim(), Address::Seven(0x50), 0).unwrap_err(),
+            ConfigError::Prefetch(0)
+        );
+        assert_eq!(
+            Passthrough::new(sim(), Address::Seven(0x50), MAX_MSG_LEN + 1).unwrap_err(),
+            ConfigError::Prefetch(MAX_MSG_LEN + 1)
+        );
+        assert_eq!(
+            Passthrough::new(sim(), Address::Seven(0x02), 1).unwrap_err(),
+            ConfigError::Reserved(Address::Seven(0x02))
+        );
+    }
+}
