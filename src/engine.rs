@@ -88,7 +88,7 @@ struct State<T, A> {
     mode: Mode<A>,
 }
 
-/// Errors of [`Engine::new`].
+/// Errors of [`Engine::worker`].
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the I2C worker thread")]
 pub struct SpawnError(#[source] pub std::io::Error);

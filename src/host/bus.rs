@@ -100,7 +100,7 @@ impl<B: ByteBus> I2cAdapter for BusAdapter<B> {
     }
 
     fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
-        super::check_limits(self.funcs(), &self.name, msgs)?;
+        super::check_limits(self.funcs(), || self.name.clone(), msgs)?;
         self.run(msgs)
     }
 

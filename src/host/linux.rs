@@ -10,12 +10,13 @@
 //! processes.
 //!
 //! # Invariants
-//! - Every system call is in the small wrappers of the `sys` module at the
-//!   end of this file. Each takes only arguments it can check itself (an
-//!   enum of by-value ioctls, references, or [`RawMsgs`], which borrows the
-//!   buffers its pointers point into), so the wrappers are safe functions
-//!   and their `unsafe` blocks are the only ones here besides
-//!   [`block_all_signals`].
+//! - Every ioctl and `fcntl` is in the small wrappers of the `sys` module
+//!   at the end of this file. Each takes only arguments it can check itself
+//!   (an enum of by-value ioctls, references, or `RawMsgs`, which borrows
+//!   the buffers its pointers point into), so the wrappers are safe
+//!   functions. The only other `unsafe` code zeroes a `struct flock`, reads
+//!   back the SMBus data union, and sets the signal mask
+//!   ([`block_all_signals`]).
 //! - Lengths and counts cross into kernel structs through checked
 //!   conversions (`u16::try_from`), never `as`: a length that does not fit
 //!   is an error, not a shorter message.
@@ -71,8 +72,8 @@ pub struct LinuxOptions {
     /// units of 10 ms: rounded up). `Some(0)` is refused with `EINVAL`: a
     /// zero timeout makes most bus drivers fail every transfer.
     pub timeout_ms: Option<u32>,
-    /// How often the bus driver retries a transfer the target did not
-    /// acknowledge (`I2C_RETRIES`).
+    /// How often the I2C core repeats a transfer the bus driver gave up
+    /// with `EAGAIN` (lost arbitration, mostly) (`I2C_RETRIES`).
     pub retries: Option<u32>,
 }
 
@@ -279,6 +280,19 @@ impl LinuxAdapter {
             .map_err(|e| self.os("F_OFD_SETLK", e))
     }
 
+    /// The outcome of an `I2C_RDWR` on `msgs` that returned `done`, the
+    /// number of messages the bus driver ran (see [`I2cAdapter::rdwr`]).
+    fn check_count(&self, msgs: &[Msg], done: libc::c_int) -> Result<(), Failure> {
+        let done = usize::try_from(done).map_or(0, |d| d.min(msgs.len()));
+        match msgs.get(done) {
+            None => Ok(()),
+            Some(m) => Err(Failure {
+                completed: done,
+                error: HostError::Nack { addr: m.addr },
+            }),
+        }
+    }
+
     /// Whether a kernel driver is bound to `addr`: `I2C_SLAVE` fails with
     /// `EBUSY` then, and `I2C_SLAVE_FORCE` takes it anyway with `force`.
     fn check_busy(&mut self, addr: Address, force: bool) -> Result<(), HostError> {
@@ -320,20 +334,23 @@ impl I2cAdapter for LinuxAdapter {
         self.funcs
     }
 
-    /// One `I2C_RDWR` for the whole group. i2c-dev does not say how far a
-    /// failed transfer got, so failures report 0 completed messages, except
-    /// a short count, which fails with `EIO` and the count the kernel gave.
+    /// One `I2C_RDWR` for the whole group.
+    ///
+    /// An errno does not say how far the transfer got: such failures report
+    /// 0 completed messages. Some bus drivers (i2c-virtio among them) report
+    /// a failed message with a short count instead of an errno, and the
+    /// common cause is a target that did not acknowledge: a short count
+    /// `n` fails with `n` completed messages and [`HostError::Nack`] for
+    /// message `n`'s address.
     fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
         let count = msgs.len();
+        if count == 0 {
+            return Err(HostError::EmptyTransfer.into());
+        }
         let mut raw = RawMsgs::new(msgs)?;
         let done = sys::rdwr(&self.file, &mut raw).map_err(|errno| self.os("I2C_RDWR", errno))?;
-        if usize::try_from(done).is_ok_and(|d| d == count) {
-            return Ok(());
-        }
-        Err(Failure {
-            completed: usize::try_from(done).map_or(0, |d| d.min(count)),
-            error: self.os("I2C_RDWR", libc::EIO),
-        })
+        drop(raw);
+        self.check_count(msgs, done)
     }
 
     /// `I2C_SLAVE` (or `I2C_SLAVE_FORCE` for an address claimed with force,
@@ -844,5 +861,908 @@ mod sys {
         } else {
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Child, Command, Stdio};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    const A50: Address = Address::Seven(0x50);
+    const ALL: Funcs = Funcs(Funcs::I2C | Funcs::TEN_BIT_ADDR | Funcs::SMBUS_ALL_TRANSLATED);
+
+    /// A directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(tag: &str) -> Self {
+            static N: AtomicU32 = AtomicU32::new(0);
+            let n = N.fetch_add(1, Ordering::Relaxed);
+            let dir =
+                std::env::temp_dir().join(format!("vi2c-linux-{}-{tag}-{n}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("create temp dir");
+            Self(dir)
+        }
+
+        fn file(&self, name: &str) -> PathBuf {
+            let p = self.0.join(name);
+            std::fs::write(&p, b"").expect("create temp file");
+            p
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn open_rw(path: &Path) -> File {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .expect("open temp file")
+    }
+
+    /// An adapter on a regular file: every ioctl fails with ENOTTY, locks
+    /// work.
+    fn file_adapter(path: &Path, name: &str) -> LinuxAdapter {
+        LinuxAdapter::from_file(open_rw(path), name, ALL)
+    }
+
+    fn os(op: &'static str, adapter: &str, errno: i32) -> HostError {
+        HostError::Os {
+            op,
+            adapter: adapter.to_owned(),
+            errno,
+        }
+    }
+
+    /// A fake sysfs and /dev: adapters 0, 1, 2 and 5 (2 and 5 share a
+    /// name), a client entry, and a /dev with regular files for 0 and 1.
+    fn fake_tree() -> (TempDir, PathBuf, PathBuf) {
+        let t = TempDir::new("tree");
+        let sys = t.0.join("sys");
+        let dev = t.0.join("dev");
+        for (entry, name) in [
+            ("i2c-0", "SMBus I801 adapter at f000\n"),
+            ("i2c-1", "i2c-virtio\n"),
+            ("i2c-2", "DPDDC-D\n"),
+            ("i2c-5", "DPDDC-D\n"),
+            ("0-0050", "24c02\n"),
+        ] {
+            std::fs::create_dir_all(sys.join(entry)).expect("mkdir");
+            std::fs::write(sys.join(entry).join("name"), name).expect("write name");
+        }
+        std::fs::create_dir_all(&dev).expect("mkdir dev");
+        std::fs::write(dev.join("i2c-0"), b"").expect("node");
+        std::fs::write(dev.join("i2c-1"), b"").expect("node");
+        (t, sys, dev)
+    }
+
+    // ---- host resolution ----
+
+    #[test]
+    fn resolve_takes_paths_as_they_are() {
+        let (_t, sys, dev) = fake_tree();
+        for p in ["/dev/i2c-3", "./i2c-1", "/dev/i2c/by-name/eeprom"] {
+            assert_eq!(resolve(p, &sys, &dev), Ok(PathBuf::from(p)));
+        }
+    }
+
+    #[test]
+    fn resolve_maps_numbers_to_dev_nodes() {
+        let (_t, sys, dev) = fake_tree();
+        assert_eq!(resolve("3", &sys, &dev), Ok(dev.join("i2c-3")));
+        assert_eq!(resolve("0", &sys, &dev), Ok(dev.join("i2c-0")));
+        assert_eq!(resolve("012", &sys, &dev), Ok(dev.join("i2c-12")));
+        assert_eq!(
+            resolve("99999999999", &sys, &dev),
+            Err(HostError::NotFound(
+                "no I2C adapter number 99999999999".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn resolve_matches_names_exactly() {
+        let (_t, sys, dev) = fake_tree();
+        assert_eq!(
+            resolve("SMBus I801 adapter at f000", &sys, &dev),
+            Ok(dev.join("i2c-0"))
+        );
+        assert_eq!(resolve("i2c-virtio", &sys, &dev), Ok(dev.join("i2c-1")));
+        let listing = "the adapters are (number \"name\"): 0 \"SMBus I801 adapter at f000\", \
+                       1 \"i2c-virtio\", 2 \"DPDDC-D\", 5 \"DPDDC-D\"";
+        // Prefixes, other case, the newline itself, client names: no match.
+        for host in ["SMBus I801", "i2c-VIRTIO", "i2c-virtio\n", "24c02"] {
+            assert_eq!(
+                resolve(host, &sys, &dev),
+                Err(HostError::NotFound(format!(
+                    "no I2C adapter named \"{host}\"; {listing}"
+                ))),
+                "{host:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolve_refuses_ambiguous_names() {
+        let (_t, sys, dev) = fake_tree();
+        assert_eq!(
+            resolve("DPDDC-D", &sys, &dev),
+            Err(HostError::NotFound(
+                "I2C adapter name \"DPDDC-D\" is ambiguous: adapters 2, 5 all have it; \
+                 give the number or /dev path instead"
+                    .to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn resolve_reports_empty_and_missing_sysfs() {
+        let t = TempDir::new("nosys");
+        let empty = t.0.join("empty");
+        std::fs::create_dir_all(&empty).expect("mkdir");
+        let missing = t.0.join("missing");
+        assert_eq!(
+            resolve("x", &empty, &t.0),
+            Err(HostError::NotFound(format!(
+                "no I2C adapter named \"x\": there are no I2C adapters in {}",
+                empty.display()
+            )))
+        );
+        assert_eq!(
+            resolve("x", &missing, &t.0),
+            Err(HostError::NotFound(format!(
+                "no I2C adapter named \"x\": cannot list {}: {}",
+                missing.display(),
+                io::Error::from_raw_os_error(libc::ENOENT)
+            )))
+        );
+        assert_eq!(
+            resolve("", &missing, &t.0),
+            Err(HostError::NotFound("empty I2C adapter name".to_owned()))
+        );
+    }
+
+    #[test]
+    fn adapters_lists_only_adapters_in_number_order() {
+        let (_t, sys, _dev) = fake_tree();
+        std::fs::create_dir_all(sys.join("i2c-10")).expect("mkdir");
+        std::fs::write(sys.join("i2c-10").join("name"), "no newline").expect("write");
+        std::fs::create_dir_all(sys.join("i2c-11")).expect("mkdir"); // no name file
+        assert_eq!(
+            adapters(&sys).expect("list"),
+            vec![
+                (0, "SMBus I801 adapter at f000".to_owned()),
+                (1, "i2c-virtio".to_owned()),
+                (2, "DPDDC-D".to_owned()),
+                (5, "DPDDC-D".to_owned()),
+                (10, "no newline".to_owned()),
+            ]
+        );
+    }
+
+    // ---- open ----
+
+    #[test]
+    fn open_of_a_regular_file_is_not_an_adapter() {
+        let t = TempDir::new("open");
+        let path = t.file("not-i2c");
+        let host = path.to_str().expect("utf-8 temp path");
+        let err = LinuxAdapter::open(host, &LinuxOptions::default()).expect_err("not i2c-dev");
+        assert_eq!(
+            err,
+            os(
+                "I2C_FUNCS",
+                &format!("{host} (not an i2c-dev adapter)"),
+                libc::ENOTTY
+            )
+        );
+        assert_eq!(err.errno(), libc::ENOTTY);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "I2C_FUNCS on {host} (not an i2c-dev adapter) failed: \
+                 Inappropriate ioctl for device (os error 25)"
+            )
+        );
+    }
+
+    #[test]
+    fn open_of_a_missing_path_is_not_found() {
+        let t = TempDir::new("open");
+        let path = t.0.join("i2c-7");
+        let host = path.to_str().expect("utf-8 temp path");
+        let err = LinuxAdapter::open(host, &LinuxOptions::default()).expect_err("missing");
+        assert_eq!(
+            err,
+            HostError::NotFound(format!(
+                "{host} does not exist (is the i2c-dev module loaded?)"
+            ))
+        );
+        assert_eq!(err.errno(), libc::ENOENT);
+    }
+
+    #[test]
+    fn open_by_number_and_name_uses_the_resolved_node() {
+        let (_t, sys, dev) = fake_tree();
+        let opts = LinuxOptions::default();
+        assert_eq!(
+            LinuxAdapter::open_in("9", &sys, &dev, &opts).expect_err("missing"),
+            HostError::NotFound(format!(
+                "{} does not exist (is the i2c-dev module loaded?)",
+                dev.join("i2c-9").display()
+            ))
+        );
+        // The fake nodes are regular files, so I2C_FUNCS fails on them.
+        assert_eq!(
+            LinuxAdapter::open_in("i2c-virtio", &sys, &dev, &opts).expect_err("not i2c-dev"),
+            os(
+                "I2C_FUNCS",
+                &format!(
+                    "i2c-virtio ({}) (not an i2c-dev adapter)",
+                    dev.join("i2c-1").display()
+                ),
+                libc::ENOTTY
+            )
+        );
+    }
+
+    #[test]
+    fn open_errors_keep_errno() {
+        let t = TempDir::new("open");
+        // A directory cannot be opened for writing.
+        let host = t.0.to_str().expect("utf-8 temp path");
+        assert_eq!(
+            LinuxAdapter::open(host, &LinuxOptions::default()).expect_err("directory"),
+            os("open", host, libc::EISDIR)
+        );
+    }
+
+    #[test]
+    fn options_are_applied_and_their_errors_named() {
+        let t = TempDir::new("opts");
+        let path = t.file("f");
+        let opts = |timeout_ms, retries| LinuxOptions {
+            timeout_ms,
+            retries,
+        };
+        let mut a = file_adapter(&path, "a");
+        assert_eq!(a.apply(&opts(None, None)), Ok(()));
+        assert_eq!(
+            a.apply(&opts(Some(25), Some(3))),
+            Err(os("I2C_TIMEOUT", "a", libc::ENOTTY))
+        );
+        assert_eq!(
+            a.apply(&opts(None, Some(3))),
+            Err(os("I2C_RETRIES", "a", libc::ENOTTY))
+        );
+        assert_eq!(
+            a.apply(&opts(Some(0), None)),
+            Err(os("I2C_TIMEOUT", "a", libc::EINVAL))
+        );
+    }
+
+    #[test]
+    fn timeout_rounds_up_to_10ms_units() {
+        assert_eq!(timeout_units(0), None);
+        assert_eq!(timeout_units(1), Some(1));
+        assert_eq!(timeout_units(10), Some(1));
+        assert_eq!(timeout_units(11), Some(2));
+        assert_eq!(timeout_units(1000), Some(100));
+        assert_eq!(timeout_units(u32::MAX), Some(429_496_730));
+    }
+
+    // ---- rdwr ----
+
+    #[test]
+    fn raw_msgs_point_into_each_buffer() {
+        let mut msgs = vec![
+            Msg::write(A50, vec![1, 2, 3]),
+            Msg::read(Address::Ten(0x123), 4),
+            Msg::write(Address::Seven(0x7f), Vec::new()),
+        ];
+        let ptrs: Vec<*mut u8> = msgs.iter_mut().map(|m| m.buf.as_mut_ptr()).collect();
+        let raw = RawMsgs::new(&mut msgs).expect("fits");
+        let got: Vec<(u16, u16, u16, *mut u8)> = raw
+            .msgs
+            .iter()
+            .map(|m| (m.addr, m.flags, m.len, m.buf))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0x50, 0, 3, ptrs[0]),
+                (0x123, I2C_M_RD | I2C_M_TEN, 4, ptrs[1]),
+                (0x7f, 0, 0, ptrs[2]),
+            ]
+        );
+    }
+
+    #[test]
+    fn rdwr_refuses_empty_groups_and_lengths_past_u16() {
+        let t = TempDir::new("rdwr");
+        let mut a = file_adapter(&t.file("f"), "a");
+        assert_eq!(
+            a.rdwr(&mut []),
+            Err(Failure {
+                completed: 0,
+                error: HostError::EmptyTransfer
+            })
+        );
+        let mut msgs = vec![Msg::write(A50, vec![0; 0x1_0000])];
+        assert_eq!(
+            a.rdwr(&mut msgs),
+            Err(Failure {
+                completed: 0,
+                error: HostError::MessageTooLong { len: 0x1_0000 }
+            })
+        );
+    }
+
+    #[test]
+    fn rdwr_error_keeps_errno() {
+        let t = TempDir::new("rdwr");
+        let mut a = file_adapter(&t.file("f"), "/dev/i2c-9");
+        let mut msgs = vec![Msg::write(A50, vec![0]), Msg::read(A50, 2)];
+        assert_eq!(
+            a.rdwr(&mut msgs),
+            Err(Failure {
+                completed: 0,
+                error: os("I2C_RDWR", "/dev/i2c-9", libc::ENOTTY)
+            })
+        );
+        // Through the strategy too: ENOTTY is no zero-length refusal.
+        let mut quick = vec![Msg::write(A50, Vec::new())];
+        assert_eq!(
+            crate::host::transfer(&mut a, &mut quick),
+            Err(Failure {
+                completed: 0,
+                error: os("I2C_RDWR", "/dev/i2c-9", libc::ENOTTY)
+            })
+        );
+    }
+
+    #[test]
+    fn rdwr_short_count_is_a_nack_of_the_first_message_not_run() {
+        let t = TempDir::new("rdwr");
+        let a = file_adapter(&t.file("f"), "a");
+        let b = Address::Seven(0x51);
+        let msgs = [Msg::write(A50, vec![0]), Msg::read(b, 2)];
+        assert_eq!(a.check_count(&msgs, 2), Ok(()));
+        assert_eq!(
+            a.check_count(&msgs, 1),
+            Err(Failure {
+                completed: 1,
+                error: HostError::Nack { addr: b }
+            })
+        );
+        assert_eq!(
+            a.check_count(&msgs, 0),
+            Err(Failure {
+                completed: 0,
+                error: HostError::Nack { addr: A50 }
+            })
+        );
+        // More than asked (never seen) is no failure.
+        assert_eq!(a.check_count(&msgs, 3), Ok(()));
+    }
+
+    // ---- smbus ----
+
+    #[test]
+    fn smbus_error_is_from_setting_the_target() {
+        let t = TempDir::new("smbus");
+        let mut a = file_adapter(&t.file("f"), "a");
+        let mut x = SmbusXfer::quick(false);
+        assert_eq!(
+            a.smbus(A50, &mut x),
+            Err(os("I2C_SLAVE", "a", libc::ENOTTY))
+        );
+        assert_eq!(
+            a.smbus(Address::Ten(0x50), &mut x),
+            Err(os("I2C_TENBIT", "a", libc::ENOTTY))
+        );
+        // The failed I2C_TENBIT left the mode unknown: it is set again.
+        assert_eq!(
+            a.smbus(A50, &mut x),
+            Err(os("I2C_TENBIT", "a", libc::ENOTTY))
+        );
+    }
+
+    #[test]
+    fn smbus_refuses_malformed_transactions_before_the_ioctl() {
+        let t = TempDir::new("smbus");
+        let mut a = file_adapter(&t.file("f"), "a");
+        // Target cached, as after a successful I2C_SLAVE.
+        a.target = Some(A50);
+        let mut x = SmbusXfer {
+            read: false,
+            command: 1,
+            size: SmbusSize::I2cBlockData,
+            data: SmbusData::Block(vec![0; 33]),
+        };
+        assert_eq!(
+            a.smbus(A50, &mut x),
+            Err(os("I2C_SMBUS", "a", libc::EINVAL))
+        );
+        x.data = SmbusData::Block(vec![0; 32]);
+        assert_eq!(
+            a.smbus(A50, &mut x),
+            Err(os("I2C_SMBUS", "a", libc::ENOTTY))
+        );
+    }
+
+    fn xfer(read: bool, command: u8, size: SmbusSize, data: SmbusData) -> SmbusXfer {
+        SmbusXfer {
+            read,
+            command,
+            size,
+            data,
+        }
+    }
+
+    /// (read_write, command, size, data bytes or None for NULL)
+    fn encoded(x: &SmbusXfer) -> Option<(u8, u8, u32, Option<Vec<u8>>)> {
+        let args = encode(x)?;
+        let data = args.data.map(|d| {
+            // SAFETY: encode() builds the union through `block`: all of it
+            // is initialised.
+            unsafe { d.block }.to_vec()
+        });
+        Some((args.read_write, args.command, args.size, data))
+    }
+
+    fn bytes(prefix: &[u8]) -> Option<Vec<u8>> {
+        let mut v = vec![0; BLOCK_MAX + 2];
+        v[..prefix.len()].copy_from_slice(prefix);
+        Some(v)
+    }
+
+    #[test]
+    fn encode_lays_out_data_as_i2c_dev_expects() {
+        use SmbusData as D;
+        use SmbusSize::*;
+        let w = 0x1234u16.to_ne_bytes();
+        let cases = [
+            (SmbusXfer::quick(false), (0, 0, 0, None)),
+            (SmbusXfer::quick(true), (1, 0, 0, None)),
+            (xfer(false, 0xa5, Byte, D::None), (0, 0xa5, 1, None)),
+            (xfer(true, 0, Byte, D::Byte(0)), (1, 0, 1, bytes(&[]))),
+            (xfer(false, 7, ByteData, D::Byte(9)), (0, 7, 2, bytes(&[9]))),
+            (xfer(true, 7, ByteData, D::Byte(0)), (1, 7, 2, bytes(&[]))),
+            (
+                xfer(false, 7, WordData, D::Word(0x1234)),
+                (0, 7, 3, bytes(&w)),
+            ),
+            (xfer(true, 7, WordData, D::Word(0)), (1, 7, 3, bytes(&[]))),
+            // Process call: a write that returns a word.
+            (
+                xfer(false, 7, ProcCall, D::Word(0x1234)),
+                (0, 7, 4, bytes(&w)),
+            ),
+            (
+                xfer(false, 7, BlockData, D::Block(vec![0xaa, 0xbb])),
+                (0, 7, 5, bytes(&[2, 0xaa, 0xbb])),
+            ),
+            (
+                xfer(true, 7, BlockData, D::Block(vec![])),
+                (1, 7, 5, bytes(&[])),
+            ),
+            (
+                xfer(false, 7, I2cBlockData, D::Block(vec![1, 2, 3])),
+                (0, 7, 8, bytes(&[3, 1, 2, 3])),
+            ),
+            (
+                xfer(true, 7, I2cBlockData, D::Block(vec![0; 16])),
+                (1, 7, 8, bytes(&[16])),
+            ),
+        ];
+        for (x, want) in cases {
+            assert_eq!(encoded(&x), Some(want), "{x:?}");
+        }
+        let full: Vec<u8> = (1..=32).collect();
+        let mut want = vec![32];
+        want.extend_from_slice(&full);
+        want.push(0);
+        assert_eq!(
+            encoded(&xfer(false, 7, I2cBlockData, D::Block(full))),
+            Some((0, 7, 8, Some(want)))
+        );
+    }
+
+    #[test]
+    fn encode_refuses_malformed_transactions() {
+        use SmbusData as D;
+        use SmbusSize::*;
+        let bad = [
+            xfer(false, 7, ByteData, D::None),
+            xfer(false, 7, ByteData, D::Word(1)),
+            xfer(false, 7, WordData, D::Byte(1)),
+            xfer(false, 7, ProcCall, D::None),
+            xfer(false, 7, BlockData, D::Block(vec![])),
+            xfer(false, 7, BlockData, D::Block(vec![0; 33])),
+            xfer(false, 7, I2cBlockData, D::Block(vec![])),
+            xfer(false, 7, I2cBlockData, D::Byte(1)),
+            xfer(true, 7, I2cBlockData, D::Block(vec![])),
+            xfer(true, 7, I2cBlockData, D::Block(vec![0; 33])),
+            xfer(true, 7, I2cBlockData, D::None),
+        ];
+        for x in bad {
+            assert!(encode(&x).is_none(), "{x:?}");
+        }
+    }
+
+    /// Runs `decode` on `x` as if the kernel had left `block` in the data.
+    fn decoded(mut x: SmbusXfer, block: &[u8]) -> SmbusData {
+        let mut args = encode(&x).expect("well-formed");
+        let mut raw = [0u8; BLOCK_MAX + 2];
+        raw[..block.len()].copy_from_slice(block);
+        args.data = Some(i2c_smbus_data { block: raw });
+        decode(&args, &mut x);
+        x.data
+    }
+
+    #[test]
+    fn decode_reads_what_i2c_dev_returns() {
+        use SmbusData as D;
+        use SmbusSize::*;
+        let w = 0xbeefu16.to_ne_bytes();
+        assert_eq!(
+            decoded(xfer(true, 0, Byte, D::Byte(0)), &[0x42]),
+            D::Byte(0x42)
+        );
+        assert_eq!(
+            decoded(xfer(true, 7, ByteData, D::Byte(0)), &[0x42]),
+            D::Byte(0x42)
+        );
+        assert_eq!(
+            decoded(xfer(true, 7, WordData, D::Word(0)), &w),
+            D::Word(0xbeef)
+        );
+        assert_eq!(
+            decoded(xfer(false, 7, ProcCall, D::Word(1)), &w),
+            D::Word(0xbeef)
+        );
+        assert_eq!(
+            decoded(
+                xfer(true, 7, I2cBlockData, D::Block(vec![0; 3])),
+                &[3, 7, 8, 9, 10]
+            ),
+            D::Block(vec![7, 8, 9])
+        );
+        // Fewer bytes than asked, as block[0] says; never more than asked.
+        assert_eq!(
+            decoded(
+                xfer(true, 7, I2cBlockData, D::Block(vec![0; 3])),
+                &[2, 7, 8, 9]
+            ),
+            D::Block(vec![7, 8])
+        );
+        assert_eq!(
+            decoded(
+                xfer(true, 7, I2cBlockData, D::Block(vec![0; 2])),
+                &[200, 7, 8, 9]
+            ),
+            D::Block(vec![7, 8])
+        );
+        assert_eq!(
+            decoded(xfer(true, 7, BlockData, D::Block(vec![])), &[2, 5, 6, 7]),
+            D::Block(vec![5, 6])
+        );
+        // A count past 32 is clamped, not trusted.
+        let mut full = vec![255];
+        full.extend(1..=33);
+        assert_eq!(
+            decoded(xfer(true, 7, BlockData, D::Block(vec![])), &full),
+            D::Block((1..=32).collect())
+        );
+        // Writes keep their data.
+        assert_eq!(
+            decoded(xfer(false, 7, ByteData, D::Byte(5)), &[9]),
+            D::Byte(5)
+        );
+    }
+
+    // ---- claim and locks ----
+
+    #[test]
+    fn claim_releases_the_lock_when_the_busy_check_fails() {
+        let t = TempDir::new("claim");
+        let path = t.file("node");
+        let mut a = file_adapter(&path, "a");
+        let b = file_adapter(&path, "b");
+        for force in [false, true] {
+            assert_eq!(a.claim(A50, force), Err(os("I2C_SLAVE", "a", libc::ENOTTY)));
+            // Released: another open file description can take it.
+            assert_eq!(b.lock(A50), Ok(()));
+            assert_eq!(b.unlock(A50), Ok(()));
+        }
+        let ten = Address::Ten(0x50);
+        assert_eq!(
+            a.claim(ten, false),
+            Err(os("I2C_TENBIT", "a", libc::ENOTTY))
+        );
+        assert_eq!(b.lock(ten), Ok(()));
+        assert!(a.claims.is_empty());
+    }
+
+    #[test]
+    fn claim_of_ten_bit_needs_the_functionality() {
+        let t = TempDir::new("claim");
+        let mut a = LinuxAdapter::from_file(open_rw(&t.file("node")), "a", Funcs(Funcs::I2C));
+        assert_eq!(
+            a.claim(Address::Ten(0x123), false),
+            Err(HostError::TenBitUnsupported {
+                adapter: "a".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn claim_is_held_while_the_adapter_lives() {
+        let t = TempDir::new("claim");
+        let path = t.file("node");
+        let mut a = file_adapter(&path, "a");
+        let b = file_adapter(&path, "b");
+        // Pretend the busy check passed once, as on a real adapter.
+        a.lock(A50).expect("lock");
+        a.claims.insert(A50, false);
+        // A repeated claim needs no ioctl (which would fail here).
+        assert_eq!(a.claim(A50, true), Ok(()));
+        assert_eq!(a.claims.get(&A50), Some(&true));
+        assert_eq!(
+            b.lock(A50),
+            Err(HostError::Claimed {
+                adapter: "b".to_owned(),
+                addr: A50,
+                pid: None
+            })
+        );
+        drop(a);
+        assert_eq!(b.lock(A50), Ok(()));
+    }
+
+    #[test]
+    fn locks_conflict_between_adapters_per_address() {
+        let t = TempDir::new("lock");
+        let path = t.file("node");
+        let a = file_adapter(&path, "a");
+        let b = file_adapter(&path, "b");
+        assert_eq!(a.lock(A50), Ok(()));
+        // The holder may take its own lock again.
+        assert_eq!(a.lock(A50), Ok(()));
+        let err = b.lock(A50).expect_err("held by a");
+        assert_eq!(
+            err,
+            HostError::Claimed {
+                adapter: "b".to_owned(),
+                addr: A50,
+                pid: None
+            }
+        );
+        assert_eq!(err.to_string(), "0x50 on b is claimed by another process");
+        assert_eq!(err.errno(), libc::EAGAIN);
+        // Other addresses, and the 10-bit address of the same value, are
+        // other claims.
+        assert_eq!(b.lock(Address::Seven(0x51)), Ok(()));
+        assert_eq!(b.lock(Address::Ten(0x50)), Ok(()));
+        assert_eq!(
+            a.lock(Address::Ten(0x50)),
+            Err(HostError::Claimed {
+                adapter: "a".to_owned(),
+                addr: Address::Ten(0x50),
+                pid: None
+            })
+        );
+        assert_eq!(a.unlock(A50), Ok(()));
+        assert_eq!(b.lock(A50), Ok(()));
+    }
+
+    #[test]
+    fn lock_ranges_are_one_byte_per_address() {
+        let r = lock_range(A50, libc::F_WRLCK).expect("range");
+        assert_eq!(
+            (
+                libc::c_int::from(r.l_type),
+                libc::c_int::from(r.l_whence),
+                r.l_start,
+                r.l_len,
+                r.l_pid
+            ),
+            (libc::F_WRLCK, libc::SEEK_SET, 0x50, 1, 0)
+        );
+        let r = lock_range(Address::Ten(0x3ff), libc::F_UNLCK).expect("range");
+        assert_eq!(
+            (libc::c_int::from(r.l_type), r.l_start),
+            (libc::F_UNLCK, 0x7ff)
+        );
+    }
+
+    // ---- across processes ----
+
+    const HELPER_FILE: &str = "VI2C_TEST_LOCK_HELPER_FILE";
+    const HELPER_MODE: &str = "VI2C_TEST_LOCK_HELPER_MODE";
+    const HELPER_READY: &str = "vi2c-lock-helper: locked";
+
+    /// Not a test by itself: the child process of the cross-process tests.
+    /// Run with `VI2C_TEST_LOCK_HELPER_FILE`, it locks address 0x50 of that
+    /// file (an OFD lock, or a classic POSIX lock with
+    /// `VI2C_TEST_LOCK_HELPER_MODE=posix`), says so on stdout, and holds the
+    /// lock until its stdin closes. Without the variable it does nothing.
+    #[test]
+    fn lock_holder_helper() {
+        let Ok(path) = std::env::var(HELPER_FILE) else {
+            return;
+        };
+        let file = open_rw(Path::new(&path));
+        let posix = std::env::var(HELPER_MODE).is_ok_and(|m| m == "posix");
+        let mut fl = lock_range(A50, libc::F_WRLCK).expect("range");
+        let cmd = if posix {
+            sys::LockCmd::PosixSet
+        } else {
+            sys::LockCmd::OfdSet
+        };
+        sys::fcntl_lock(&file, cmd, &mut fl).expect("helper lock");
+        let mut out = io::stdout();
+        writeln!(out, "\n{HELPER_READY}").expect("stdout");
+        out.flush().expect("stdout");
+        let _ = io::stdin().read_to_end(&mut Vec::new());
+    }
+
+    /// A lock-holding child; closing its stdin (on drop too) ends it.
+    struct Holder {
+        child: Child,
+        /// Kept open to the end: the child's test harness still writes.
+        stdout: BufReader<std::process::ChildStdout>,
+    }
+
+    impl Holder {
+        fn spawn(path: &Path, mode: &str) -> Self {
+            let exe = std::env::current_exe().expect("test binary");
+            let mut child = Command::new(exe)
+                .args([
+                    "--exact",
+                    "host::linux::tests::lock_holder_helper",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(HELPER_FILE, path)
+                .env(HELPER_MODE, mode)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("spawn helper");
+            let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+            let mut holder = Self { child, stdout };
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match holder.stdout.read_line(&mut line) {
+                    Ok(0) | Err(_) => panic!("the helper process ended without taking the lock"),
+                    Ok(_) if line.contains(HELPER_READY) => break,
+                    Ok(_) => {}
+                }
+            }
+            holder
+        }
+
+        fn pid(&self) -> i32 {
+            i32::try_from(self.child.id()).expect("pid fits")
+        }
+
+        /// Lets the child release its lock and exit, and checks it passed.
+        fn finish(mut self) {
+            drop(self.child.stdin.take());
+            let _ = self.stdout.read_to_end(&mut Vec::new());
+            let status = self.child.wait().expect("wait");
+            assert!(status.success(), "helper: {status}");
+        }
+    }
+
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            drop(self.child.stdin.take());
+            let _ = self.stdout.read_to_end(&mut Vec::new());
+            let _ = self.child.wait();
+        }
+    }
+
+    #[test]
+    fn claim_conflicts_across_processes() {
+        let t = TempDir::new("xproc");
+        let path = t.file("node");
+        let mut a = file_adapter(&path, "/dev/i2c-9");
+        let holder = Holder::spawn(&path, "ofd");
+        let claimed = HostError::Claimed {
+            adapter: "/dev/i2c-9".to_owned(),
+            addr: A50,
+            pid: None,
+        };
+        assert_eq!(a.lock(A50), Err(claimed.clone()));
+        // The full claim stops at the lock, before any ioctl.
+        assert_eq!(a.claim(A50, false), Err(claimed));
+        assert_eq!(a.lock(Address::Seven(0x51)), Ok(()));
+        holder.finish();
+        assert_eq!(a.lock(A50), Ok(()));
+    }
+
+    #[test]
+    fn posix_lock_holders_are_named_by_pid() {
+        let t = TempDir::new("xproc");
+        let path = t.file("node");
+        let a = file_adapter(&path, "a");
+        let holder = Holder::spawn(&path, "posix");
+        let err = a.lock(A50).expect_err("held");
+        assert_eq!(
+            err,
+            HostError::Claimed {
+                adapter: "a".to_owned(),
+                addr: A50,
+                pid: Some(holder.pid())
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "0x50 on a is claimed by another process (pid {})",
+                holder.pid()
+            )
+        );
+        holder.finish();
+        assert_eq!(a.lock(A50), Ok(()));
+    }
+
+    // ---- the rest ----
+
+    #[test]
+    fn name_is_what_the_user_gave() {
+        let t = TempDir::new("name");
+        let a = file_adapter(&t.file("f"), "SMBus I801 adapter at f000");
+        assert_eq!(a.name(), "SMBus I801 adapter at f000");
+        assert_eq!(a.funcs(), ALL);
+    }
+
+    fn blocked(sig: libc::c_int) -> bool {
+        let mut cur = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
+        // SAFETY: SIG_BLOCK with a NULL set changes nothing and writes the
+        // current mask to `cur`, which is valid for writes.
+        let rc =
+            unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), cur.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        // SAFETY: pthread_sigmask succeeded, so it initialised `cur`; the
+        // pointer is to a live sigset_t.
+        unsafe { libc::sigismember(cur.as_ptr(), sig) == 1 }
+    }
+
+    #[test]
+    fn block_all_signals_blocks_them_in_the_calling_thread() {
+        let worker = std::thread::spawn(|| {
+            let before = blocked(libc::SIGUSR1);
+            block_all_signals().expect("sigmask");
+            let after = [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGUSR1,
+                libc::SIGALRM,
+                libc::SIGIO,
+            ]
+            .map(blocked);
+            (before, after)
+        });
+        let (before, after) = worker.join().expect("worker");
+        assert!(!before);
+        assert_eq!(after, [true; 5]);
+        // Another thread is untouched.
+        assert!(!std::thread::spawn(|| blocked(libc::SIGUSR1))
+            .join()
+            .expect("thread"));
     }
 }

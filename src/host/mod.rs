@@ -342,7 +342,12 @@ impl<A: I2cAdapter + ?Sized> I2cAdapter for Box<A> {
 
 /// Checks the limits every adapter shares: 1..=42 messages, each at most
 /// 8192 bytes, and 10-bit addresses only where the adapter has them.
-pub fn check_limits(funcs: Funcs, name: &str, msgs: &[Msg]) -> Result<(), HostError> {
+/// `name` is only called to build an error.
+pub fn check_limits(
+    funcs: Funcs,
+    name: impl FnOnce() -> String,
+    msgs: &[Msg],
+) -> Result<(), HostError> {
     if msgs.is_empty() {
         return Err(HostError::EmptyTransfer);
     }
@@ -354,9 +359,7 @@ pub fn check_limits(funcs: Funcs, name: &str, msgs: &[Msg]) -> Result<(), HostEr
             return Err(HostError::MessageTooLong { len: m.buf.len() });
         }
         if m.addr.is_ten_bit() && !funcs.has(Funcs::TEN_BIT_ADDR) {
-            return Err(HostError::TenBitUnsupported {
-                adapter: name.to_owned(),
-            });
+            return Err(HostError::TenBitUnsupported { adapter: name() });
         }
     }
     Ok(())
@@ -367,7 +370,7 @@ pub fn check_limits(funcs: Funcs, name: &str, msgs: &[Msg]) -> Result<(), HostEr
 /// module documentation). Nothing reaches the bus when the group is refused.
 pub fn transfer<A: I2cAdapter + ?Sized>(adapter: &mut A, msgs: &mut [Msg]) -> Result<(), Failure> {
     let funcs = adapter.funcs();
-    check_limits(funcs, &adapter.name(), msgs)?;
+    check_limits(funcs, || adapter.name(), msgs)?;
     if funcs.has(Funcs::I2C) {
         return match adapter.rdwr(msgs) {
             Err(f) if is_zero_len_refusal(&f.error) && funcs.has(Funcs::SMBUS_QUICK) => {

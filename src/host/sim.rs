@@ -139,7 +139,11 @@ impl SimDevice for RegisterFile {
         true
     }
     fn read(&mut self) -> u8 {
-        let b = self.regs.get(usize::from(self.ptr)).copied().unwrap_or(0xff);
+        let b = self
+            .regs
+            .get(usize::from(self.ptr))
+            .copied()
+            .unwrap_or(0xff);
         self.ptr = self.ptr.wrapping_add(1);
         b
     }
@@ -351,7 +355,7 @@ impl I2cAdapter for SimAdapter {
     }
 
     fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
-        super::check_limits(self.funcs(), &self.bus.name(), msgs)?;
+        super::check_limits(self.funcs(), || self.bus.name(), msgs)?;
         let mode = {
             let mut bus = self.handle.lock();
             if let Some(e) = bus.scripted.pop_front() {

@@ -13,9 +13,7 @@
     non_upper_case_globals,
     non_snake_case,
     dead_code,
-    missing_docs,
-    clippy::all,
-    clippy::pedantic
+    missing_docs
 )]
 
 include!(concat!(env!("OUT_DIR"), "/uapi.rs"));

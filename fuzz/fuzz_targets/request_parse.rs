@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Request parsing on arbitrary device-readable bytes, split arbitrarily
+//! over buffers, with an arbitrary device-writable length.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use virtio_i2c_rust::virtio::{
+    request::{self, Data},
+    sg::Sg,
+    OUT_HDR_LEN,
+};
+use vm_memory::VolatileSlice;
+
+fuzz_target!(|data: &[u8]| {
+    let [split, in_lo, in_hi, rest @ ..] = data else {
+        return;
+    };
+    let in_len = usize::from(u16::from_le_bytes([*in_lo, *in_hi]));
+    let mut bytes = rest.to_vec();
+    let cut = usize::from(*split).min(bytes.len());
+    let (a, b) = bytes.split_at_mut(cut);
+    let slices = [VolatileSlice::from(a), VolatileSlice::from(b)];
+    let p = request::parse(&Sg::new(&slices), in_len);
+    assert_eq!(p.in_len, in_len);
+    if let Ok(r) = p.request {
+        assert!(in_len >= 1);
+        match r.data {
+            Data::Read(n) => {
+                assert_eq!(n, in_len - 1);
+                assert_eq!(rest.len(), OUT_HDR_LEN);
+            }
+            Data::Write(w) => {
+                assert_eq!(in_len, 1);
+                assert_eq!(&w[..], &rest[OUT_HDR_LEN..]);
+            }
+        }
+        let enc = request::encode_address(r.addr);
+        assert_eq!(request::decode_address(enc), Ok(r.addr));
+    }
+});
