@@ -72,18 +72,27 @@ enum Command {
 }
 
 enum Mode<A> {
-    Inline(Box<Executor<A>>),
+    Inline {
+        exec: Box<Executor<A>>,
+        /// Reused between groups.
+        outcomes: Vec<Outcome>,
+    },
     Worker {
         /// `None` once the engine is being dropped.
         tx: Option<mpsc::Sender<Command>>,
         thread: Option<thread::JoinHandle<()>>,
+        /// Groups on the worker, oldest first: sequence number and size.
+        inflight: VecDeque<(u64, usize)>,
     },
 }
 
 struct State<T, A> {
     grouper: Grouper<T>,
-    /// Submitted groups, oldest first: sequence number and tokens.
-    inflight: VecDeque<(u64, Vec<T>)>,
+    /// Tokens of groups on the worker, in submission order.
+    running: VecDeque<T>,
+    /// Completed requests not yet collected, in submission order.
+    done: VecDeque<Completion<T>>,
+    errors: Vec<GroupError>,
     next_seq: u64,
     mode: Mode<A>,
 }
@@ -109,7 +118,10 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
     /// An engine running groups inline.
     pub fn inline(adapter: A, policy: Policy) -> Self {
         Self::with_mode(
-            Mode::Inline(Box::new(Executor::new(adapter, policy))),
+            Mode::Inline {
+                exec: Box::new(Executor::new(adapter, policy)),
+                outcomes: Vec::new(),
+            },
             Results::default(),
         )
     }
@@ -147,6 +159,7 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
             Mode::Worker {
                 tx: Some(tx),
                 thread: Some(thread),
+                inflight: VecDeque::new(),
             },
             results,
         ))
@@ -156,7 +169,9 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
         Self {
             state: Mutex::new(State {
                 grouper: Grouper::default(),
-                inflight: VecDeque::new(),
+                running: VecDeque::new(),
+                done: VecDeque::new(),
+                errors: Vec::new(),
                 next_seq: 0,
                 mode,
             }),
@@ -168,8 +183,8 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
     /// (worker).
     pub fn push(&self, token: T, parsed: Parsed) {
         let mut st = lock(&self.state);
-        if let Some(batch) = st.grouper.push(token, parsed) {
-            self.submit(&mut st, batch.tokens, batch.job);
+        if st.grouper.push(token, parsed) {
+            Self::submit(&mut st, false);
         }
     }
 
@@ -177,85 +192,118 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
     /// (see [`crate::virtio::group`]).
     pub fn flush(&self) {
         let mut st = lock(&self.state);
-        if let Some(batch) = st.grouper.flush() {
-            self.submit(&mut st, batch.tokens, batch.job);
+        if st.grouper.pending() > 0 {
+            Self::submit(&mut st, true);
         }
     }
 
-    fn submit(&self, st: &mut State<T, A>, tokens: Vec<T>, job: Job) {
-        let seq = st.next_seq;
-        st.next_seq += 1;
-        st.inflight.push_back((seq, tokens));
-        match &mut st.mode {
-            Mode::Inline(exec) => {
-                let r = exec.run(job);
-                lock(&self.results).push_back((seq, r));
+    fn submit(st: &mut State<T, A>, ends_open: bool) {
+        let State {
+            grouper,
+            running,
+            done,
+            errors,
+            next_seq,
+            mode,
+        } = st;
+        match mode {
+            Mode::Inline { exec, outcomes } => {
+                let (tokens, requests) = grouper.parts();
+                errors.extend(exec.run_into(requests.drain(..), ends_open, outcomes));
+                done.extend(
+                    tokens
+                        .drain(..)
+                        .zip(outcomes.drain(..))
+                        .map(|(token, outcome)| Completion { token, outcome }),
+                );
             }
-            Mode::Worker { tx, .. } => {
+            Mode::Worker { tx, inflight, .. } => {
+                let batch = grouper.take(ends_open);
+                let n = batch.tokens.len();
+                let seq = *next_seq;
+                *next_seq += 1;
                 let sent = tx
                     .as_ref()
-                    .is_some_and(|tx| tx.send(Command::Run(seq, job)).is_ok());
-                if !sent {
+                    .is_some_and(|tx| tx.send(Command::Run(seq, batch.job)).is_ok());
+                if sent {
+                    running.extend(batch.tokens);
+                    inflight.push_back((seq, n));
+                } else {
                     // The worker is gone (it only ends when the engine is
                     // dropped); fail the group rather than lose it.
-                    let n = st.inflight.back().map_or(0, |(_, t)| t.len());
-                    lock(&self.results).push_back((
-                        seq,
-                        JobResult {
-                            outcomes: vec![Outcome::Err; n],
-                            error: Some(GroupError::PreviousPartFailed),
-                        },
-                    ));
+                    errors.push(GroupError::PreviousPartFailed);
+                    done.extend(batch.tokens.into_iter().map(|token| Completion {
+                        token,
+                        outcome: Outcome::Err,
+                    }));
                 }
             }
         }
     }
 
-    /// Collects the results that are ready, in submission order.
-    pub fn complete(&self) -> Collected<T> {
-        let mut st = lock(&self.state);
-        let ready: Vec<(u64, JobResult)> = lock(&self.results).drain(..).collect();
-        let mut out = Collected {
-            completions: Vec::new(),
-            errors: Vec::new(),
+    /// Moves results the worker finished into `done`, in order.
+    fn gather(&self, st: &mut State<T, A>) {
+        let Mode::Worker { inflight, .. } = &mut st.mode else {
+            return;
         };
+        let ready: Vec<(u64, JobResult)> = lock(&self.results).drain(..).collect();
         for (seq, result) in ready {
             // Results come in submission order; one that is not for the
             // oldest submitted group belongs to a group a reset dropped.
-            if st.inflight.front().is_none_or(|(s, _)| *s != seq) {
-                continue;
-            }
-            let Some((_, tokens)) = st.inflight.pop_front() else {
+            let Some(&(s, n)) = inflight.front() else {
                 continue;
             };
-            out.completions.extend(
-                tokens
-                    .into_iter()
-                    .zip(
-                        result
-                            .outcomes
-                            .into_iter()
-                            .chain(std::iter::repeat(Outcome::Err)),
-                    )
-                    .map(|(token, outcome)| Completion { token, outcome }),
-            );
-            out.errors.extend(result.error);
+            if s != seq {
+                continue;
+            }
+            inflight.pop_front();
+            let mut outcomes = result.outcomes.into_iter();
+            for _ in 0..n {
+                let Some(token) = st.running.pop_front() else {
+                    break;
+                };
+                let outcome = outcomes.next().unwrap_or(Outcome::Err);
+                st.done.push_back(Completion { token, outcome });
+            }
+            st.errors.extend(result.error);
         }
-        out
+    }
+
+    /// Collects the results that are ready, in submission order.
+    pub fn complete(&self) -> Collected<T> {
+        let mut c = Collected {
+            completions: Vec::new(),
+            errors: Vec::new(),
+        };
+        self.complete_into(&mut c);
+        c
+    }
+
+    /// Like [`Self::complete`], appending to `out` (whose allocations the
+    /// caller can reuse).
+    pub fn complete_into(&self, out: &mut Collected<T>) {
+        let mut st = lock(&self.state);
+        self.gather(&mut st);
+        out.completions.extend(st.done.drain(..));
+        out.errors.append(&mut st.errors);
     }
 
     /// Drops everything not completed and returns its tokens, oldest first.
     pub fn reset(&self) -> Vec<T> {
         let mut st = lock(&self.state);
         lock(&self.results).clear();
-        let mut tokens: Vec<T> = st.inflight.drain(..).flat_map(|(_, t)| t).collect();
+        let mut tokens: Vec<T> = st.done.drain(..).map(|c| c.token).collect();
+        tokens.extend(st.running.drain(..));
         tokens.extend(st.grouper.clear());
+        st.errors.clear();
         match &mut st.mode {
-            Mode::Inline(exec) => exec.reset(),
-            Mode::Worker { tx: Some(tx), .. } => {
-                let _ = tx.send(Command::Reset);
+            Mode::Inline { exec, .. } => exec.reset(),
+            Mode::Worker { tx, inflight, .. } => {
+                inflight.clear();
+                if let Some(tx) = tx {
+                    let _ = tx.send(Command::Reset);
+                }
             }
-            Mode::Worker { tx: None, .. } => {}
         }
         tokens
     }
@@ -263,14 +311,14 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
     /// Number of requests accepted and not yet collected.
     pub fn outstanding(&self) -> usize {
         let st = lock(&self.state);
-        st.grouper.pending() + st.inflight.iter().map(|(_, t)| t.len()).sum::<usize>()
+        st.grouper.pending() + st.running.len() + st.done.len()
     }
 }
 
 impl<T, A: I2cAdapter + 'static> Drop for Engine<T, A> {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-        if let Mode::Worker { tx, thread } = &mut st.mode {
+        if let Mode::Worker { tx, thread, .. } = &mut st.mode {
             // Closing the channel ends the worker once the queue is empty.
             drop(tx.take());
             if let Some(t) = thread.take() {

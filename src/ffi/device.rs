@@ -10,16 +10,19 @@
 //! thread when results are ready; the transport then schedules
 //! `vi2c_device_complete` on its own thread.
 
-use std::ffi::{c_char, c_void, CString};
+use std::{
+    ffi::{c_char, c_void, CString},
+    sync::Mutex,
+};
 
 use super::{
     adapter::{take, vi2c_adapter, AnyAdapter},
     boundary, c_str, chain,
-    guest::{self, IoVec},
+    guest::{self, IoVecs},
     vi2c_status, write_err,
 };
 use crate::{
-    engine::Engine,
+    engine::{Collected, Engine},
     host::{linux, I2cAdapter},
     policy::Policy,
     virtio::{self, group::GroupError, request, response, sg::Sg},
@@ -73,7 +76,7 @@ pub type vi2c_drop_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, token: 
 
 pub(crate) struct Token {
     token: u64,
-    input: Vec<IoVec>,
+    input: IoVecs,
 }
 
 #[derive(Clone, Copy)]
@@ -89,6 +92,8 @@ unsafe impl Sync for Opaque {}
 /// `vi2c_device_free`.
 pub struct vi2c_device {
     engine: Engine<Token, AnyAdapter>,
+    /// Completion buffer reused between `vi2c_device_complete` calls.
+    scratch: Mutex<Collected<Token>>,
     lenient: bool,
     log: Option<unsafe extern "C" fn(*mut c_void, u32, *const c_char)>,
     opaque: Opaque,
@@ -184,6 +189,10 @@ pub unsafe extern "C" fn vi2c_device_new(
         };
         let dev = Box::new(vi2c_device {
             engine,
+            scratch: Mutex::new(Collected {
+                completions: Vec::new(),
+                errors: Vec::new(),
+            }),
             lenient: cfg.zero_length_optional,
             log: cfg.log,
             opaque: Opaque(cfg.opaque),
@@ -271,10 +280,10 @@ pub unsafe extern "C" fn vi2c_device_push(
             (Ok(o), Ok(i)) => (o, i),
             _ => return vi2c_status::InvalidArgument,
         };
+        let in_len = input.total_len();
         // SAFETY: the out iovecs are valid for reads during this call and
         // accessed only volatilely, per the contract.
-        let out_slices = unsafe { guest::slices(&out) };
-        let parsed = request::parse(&Sg::new(&out_slices), guest::total_len(&input));
+        let parsed = unsafe { guest::with_slices(&out, |s| request::parse(&Sg::new(s), in_len)) };
         dev.engine.push(Token { token, input }, parsed);
         vi2c_status::Ok
     })
@@ -330,19 +339,30 @@ pub unsafe extern "C" fn vi2c_device_complete(
         let (Some(dev), Some(cb)) = (unsafe { dev.as_ref() }, cb) else {
             return 0;
         };
-        let collected = dev.engine.complete();
-        for e in &collected.errors {
-            log_group_error(dev, e);
+        // Take the buffer out (no lock is held while C callbacks run, so
+        // they may call back into the device), fill it, put it back.
+        let mut collected = std::mem::replace(
+            &mut *dev.scratch.lock().unwrap_or_else(|p| p.into_inner()),
+            Collected {
+                completions: Vec::new(),
+                errors: Vec::new(),
+            },
+        );
+        dev.engine.complete_into(&mut collected);
+        for e in collected.errors.drain(..) {
+            log_group_error(dev, &e);
         }
         let n = collected.completions.len();
-        for c in collected.completions {
+        for c in collected.completions.drain(..) {
             // SAFETY: the in iovecs of an outstanding request are valid and
             // writable on this thread, per vi2c_device_push's contract.
-            let slices = unsafe { guest::slices(&c.token.input) };
-            let used = response::write(&Sg::new(&slices), &c.outcome);
+            let used = unsafe {
+                guest::with_slices(&c.token.input, |s| response::write(&Sg::new(s), &c.outcome))
+            };
             // SAFETY: callback supplied by the caller for this call.
             unsafe { cb(opaque, c.token.token, used) };
         }
+        *dev.scratch.lock().unwrap_or_else(|p| p.into_inner()) = collected;
         n
     })
 }

@@ -74,20 +74,30 @@ pub struct Job {
 }
 
 impl<T> Grouper<T> {
-    /// Adds one request; returns the group it completes, if any.
-    pub fn push(&mut self, token: T, parsed: Parsed) -> Option<Batch<T>> {
+    /// Adds one request; returns `true` when it closes its group (no
+    /// FAIL_NEXT), which is then ready in [`Self::take`] or
+    /// [`Self::parts`].
+    pub fn push(&mut self, token: T, parsed: Parsed) -> bool {
         self.tokens.push(token);
         self.requests.push(parsed.request);
-        if parsed.fail_next {
-            None
-        } else {
-            Some(self.take(false))
-        }
+        !parsed.fail_next
     }
 
-    /// Ends a batch: returns the open partial group, if any.
-    pub fn flush(&mut self) -> Option<Batch<T>> {
-        (!self.tokens.is_empty()).then(|| self.take(true))
+    /// The open group's tokens and requests, for a caller that runs the
+    /// group in place and drains both (keeping their allocations).
+    pub fn parts(&mut self) -> (&mut Vec<T>, &mut Vec<Result<Request, RequestError>>) {
+        (&mut self.tokens, &mut self.requests)
+    }
+
+    /// Moves the open group out (a group that is handed to another thread).
+    pub fn take(&mut self, ends_open: bool) -> Batch<T> {
+        Batch {
+            tokens: std::mem::take(&mut self.tokens),
+            job: Job {
+                requests: std::mem::take(&mut self.requests),
+                ends_open,
+            },
+        }
     }
 
     /// Drops the open group, returning its tokens (device reset).
@@ -99,16 +109,6 @@ impl<T> Grouper<T> {
     /// Number of requests in the open group.
     pub fn pending(&self) -> usize {
         self.tokens.len()
-    }
-
-    fn take(&mut self, ends_open: bool) -> Batch<T> {
-        Batch {
-            tokens: std::mem::take(&mut self.tokens),
-            job: Job {
-                requests: std::mem::take(&mut self.requests),
-                ends_open,
-            },
-        }
     }
 }
 
@@ -180,6 +180,8 @@ pub struct Executor<A> {
     adapter: A,
     policy: Policy,
     carry_failed: bool,
+    /// Reused between groups.
+    msgs: Vec<Msg>,
 }
 
 impl<A: I2cAdapter> Executor<A> {
@@ -189,6 +191,7 @@ impl<A: I2cAdapter> Executor<A> {
             adapter,
             policy,
             carry_failed: false,
+            msgs: Vec::new(),
         }
     }
 
@@ -204,57 +207,76 @@ impl<A: I2cAdapter> Executor<A> {
 
     /// Validates and runs one job.
     pub fn run(&mut self, job: Job) -> JobResult {
-        let n = job.requests.len();
-        let fail_all = |error| JobResult {
-            outcomes: vec![Outcome::Err; n],
-            error: Some(error),
+        let mut outcomes = Vec::with_capacity(job.requests.len());
+        let error = self.run_into(job.requests, job.ends_open, &mut outcomes);
+        JobResult { outcomes, error }
+    }
+
+    /// Validates and runs one group, appending one outcome per request to
+    /// `outcomes`; returns why the group failed, if it did.
+    pub fn run_into(
+        &mut self,
+        requests: impl IntoIterator<Item = Result<Request, RequestError>, IntoIter: ExactSizeIterator>,
+        ends_open: bool,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Option<GroupError> {
+        let requests = requests.into_iter();
+        let n = requests.len();
+        let start = outcomes.len();
+        let error = if self.carry_failed {
+            Some(GroupError::PreviousPartFailed)
+        } else {
+            match self.validate(requests) {
+                Ok(()) => self.transfer(outcomes),
+                Err(e) => Some(e),
+            }
         };
-        if self.carry_failed {
-            self.carry_failed = job.ends_open;
-            return fail_all(GroupError::PreviousPartFailed);
+        if outcomes.len() == start {
+            // Validation failures and earlier failed parts: nothing ran.
+            outcomes.extend(std::iter::repeat_n(Outcome::Err, n));
         }
-        let result = match self.validate(job.requests) {
-            Ok(mut msgs) => self.transfer(&mut msgs),
-            Err(e) => fail_all(e),
-        };
-        self.carry_failed = job.ends_open && result.error.is_some();
-        result
+        self.carry_failed = ends_open && error.is_some();
+        error
     }
 
     fn validate(
-        &self,
-        requests: Vec<Result<Request, RequestError>>,
-    ) -> Result<Vec<Msg>, GroupError> {
-        if requests.len() > MAX_MSGS {
-            // Still report the first malformed request, if any, first.
-            if let Some((index, Err(source))) =
-                requests.iter().enumerate().find(|(_, r)| r.is_err())
-            {
-                return Err(GroupError::Malformed {
-                    index,
-                    source: source.clone(),
-                });
+        &mut self,
+        requests: impl ExactSizeIterator<Item = Result<Request, RequestError>>,
+    ) -> Result<(), GroupError> {
+        self.msgs.clear();
+        let count = requests.len();
+        let mut first_malformed = None;
+        for (index, r) in requests.enumerate() {
+            match r {
+                Err(source) => {
+                    first_malformed.get_or_insert(GroupError::Malformed { index, source });
+                }
+                Ok(r) if first_malformed.is_none() && count <= MAX_MSGS => {
+                    let host = self.policy.map(r.addr).ok_or(GroupError::NotAllowed {
+                        index,
+                        addr: r.addr,
+                    })?;
+                    self.msgs.push(match r.data {
+                        Data::Read(len) => Msg::read(host, len),
+                        Data::Write(buf) => Msg::write(host, buf),
+                    });
+                }
+                Ok(_) => {}
             }
-            return Err(GroupError::TooMany {
-                count: requests.len(),
-            });
         }
-        let mut msgs = Vec::with_capacity(requests.len());
-        for (index, r) in requests.into_iter().enumerate() {
-            let r = r.map_err(|source| GroupError::Malformed { index, source })?;
-            let host = self.policy.map(r.addr).ok_or(GroupError::NotAllowed {
-                index,
-                addr: r.addr,
-            })?;
-            msgs.push(match r.data {
-                Data::Read(len) => Msg::read(host, len),
-                Data::Write(buf) => Msg::write(host, buf),
-            });
+        if let Some(e) = first_malformed {
+            return Err(e);
         }
-        Ok(msgs)
+        if count > MAX_MSGS {
+            return Err(GroupError::TooMany { count });
+        }
+        Ok(())
     }
 
-    fn transfer(&mut self, msgs: &mut [Msg]) -> JobResult {
+    /// Runs the validated messages; returns the error and pushes outcomes
+    /// only for a transfer that reached the adapter.
+    fn transfer(&mut self, outcomes: &mut Vec<Outcome>) -> Option<GroupError> {
+        let msgs = &mut self.msgs;
         let (completed, error) = match host::transfer(&mut self.adapter, msgs) {
             Ok(()) => (msgs.len(), None),
             Err(f) => (
@@ -265,20 +287,16 @@ impl<A: I2cAdapter> Executor<A> {
                 }),
             ),
         };
-        let outcomes = msgs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, m)| {
-                if i >= completed {
-                    Outcome::Err
-                } else if m.read {
-                    Outcome::Ok(Some(std::mem::take(&mut m.buf)))
-                } else {
-                    Outcome::Ok(None)
-                }
-            })
-            .collect();
-        JobResult { outcomes, error }
+        outcomes.extend(msgs.drain(..).enumerate().map(|(i, m)| {
+            if i >= completed {
+                Outcome::Err
+            } else if m.read {
+                Outcome::Ok(Some(m.buf))
+            } else {
+                Outcome::Ok(None)
+            }
+        }));
+        error
     }
 }
 
@@ -320,18 +338,21 @@ mod tests {
     }
 
     #[test]
-    fn grouper_splits_on_fail_next_and_flush() {
+    fn grouper_closes_groups_on_fail_next() {
         let mut g = Grouper::default();
-        assert!(g.push(1, parsed(true)).is_none());
-        let b = g.push(2, parsed(false)).unwrap();
+        assert!(!g.push(1, parsed(true)));
+        assert!(g.push(2, parsed(false)));
+        let b = g.take(false);
         assert_eq!(b.tokens, vec![1, 2]);
-        assert!(!b.job.ends_open);
-        assert!(g.flush().is_none());
-        assert!(g.push(3, parsed(true)).is_none());
+        assert_eq!(b.job.requests.len(), 2);
+        assert_eq!(g.pending(), 0);
+        assert!(!g.push(3, parsed(true)));
         assert_eq!(g.pending(), 1);
-        let b = g.flush().unwrap();
+        let (t, r) = g.parts();
+        assert_eq!((t.len(), r.len()), (1, 1));
+        let b = g.take(true);
         assert_eq!((b.tokens, b.job.ends_open), (vec![3], true));
-        assert!(g.push(4, parsed(true)).is_none());
+        assert!(!g.push(4, parsed(true)));
         assert_eq!(g.clear(), vec![4]);
         assert_eq!(g.pending(), 0);
     }
