@@ -29,6 +29,7 @@
 
 use std::{
     collections::VecDeque,
+    panic::{catch_unwind, AssertUnwindSafe},
     sync::{mpsc, Arc, Mutex, MutexGuard},
     thread,
 };
@@ -146,7 +147,17 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Command::Run(seq, job) => {
-                            let r = exec.run(job);
+                            let n = job.requests.len();
+                            // A panic in an adapter must not strand the
+                            // group (the guest waits for every request).
+                            let r = catch_unwind(AssertUnwindSafe(|| exec.run(job)))
+                                .unwrap_or_else(|_| {
+                                    exec.reset();
+                                    JobResult {
+                                        outcomes: vec![Outcome::Err; n],
+                                        error: Some(GroupError::Internal),
+                                    }
+                                });
                             lock(&out).push_back((seq, r));
                             notify();
                         }
@@ -209,7 +220,21 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
         match mode {
             Mode::Inline { exec, outcomes } => {
                 let (tokens, requests) = grouper.parts();
-                errors.extend(exec.run_into(requests.drain(..), ends_open, outcomes));
+                let n = tokens.len();
+                let ran = catch_unwind(AssertUnwindSafe(|| {
+                    exec.run_into(requests.drain(..), ends_open, outcomes)
+                }));
+                match ran {
+                    Ok(e) => errors.extend(e),
+                    Err(_) => {
+                        // A panic in an adapter must not strand the group.
+                        requests.clear();
+                        exec.reset();
+                        outcomes.clear();
+                        outcomes.resize(n, Outcome::Err);
+                        errors.push(GroupError::Internal);
+                    }
+                }
                 done.extend(
                     tokens
                         .drain(..)
@@ -231,7 +256,7 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
                 } else {
                     // The worker is gone (it only ends when the engine is
                     // dropped); fail the group rather than lose it.
-                    errors.push(GroupError::PreviousPartFailed);
+                    errors.push(GroupError::Internal);
                     done.extend(batch.tokens.into_iter().map(|token| Completion {
                         token,
                         outcome: Outcome::Err,
@@ -491,6 +516,72 @@ mod tests {
         let c = e.complete();
         assert_eq!(c.completions.len(), 1);
         assert_eq!(c.completions[0].token, 3);
+    }
+
+    /// An adapter that panics on every transfer.
+    struct Panicky;
+    impl I2cAdapter for Panicky {
+        fn funcs(&self) -> crate::host::Funcs {
+            crate::host::Funcs(crate::host::Funcs::I2C)
+        }
+        fn rdwr(&mut self, _: &mut [crate::host::Msg]) -> Result<(), crate::host::Failure> {
+            panic!("adapter bug")
+        }
+        fn smbus(
+            &mut self,
+            _: Address,
+            _: &mut crate::host::SmbusXfer,
+        ) -> Result<(), crate::host::HostError> {
+            panic!("adapter bug")
+        }
+        fn name(&self) -> String {
+            "panicky".into()
+        }
+    }
+
+    #[test]
+    fn a_panicking_adapter_fails_the_group_and_the_worker_goes_on() {
+        let w = Arc::new(Waiter {
+            n: Mutex::new(0),
+            cv: Condvar::new(),
+        });
+        let w2 = Arc::clone(&w);
+        let e: Engine<u64, Panicky> = Engine::worker(
+            Panicky,
+            Policy::AllowAll7Bit,
+            Box::new(move || {
+                *w2.n.lock().unwrap() += 1;
+                w2.cv.notify_all();
+            }),
+            || {},
+        )
+        .unwrap();
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        e.push(1, read(0x48, false));
+        e.push(2, read(0x48, false));
+        wait_for(&w, 2);
+        std::panic::set_hook(prev);
+        let c = e.complete();
+        assert_eq!(c.completions.len(), 2);
+        assert!(c.completions.iter().all(|c| c.outcome == Outcome::Err));
+        assert_eq!(c.errors, vec![GroupError::Internal, GroupError::Internal]);
+    }
+
+    #[test]
+    fn a_panicking_adapter_inline_fails_the_group() {
+        let e: Engine<u64, Panicky> = Engine::inline(Panicky, Policy::AllowAll7Bit);
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        e.push(1, read(0x48, true));
+        e.push(2, read(0x48, false));
+        e.push(3, read(0x48, false));
+        std::panic::set_hook(prev);
+        let c = e.complete();
+        let toks: Vec<_> = c.completions.iter().map(|c| c.token).collect();
+        assert_eq!(toks, vec![1, 2, 3]);
+        assert!(c.completions.iter().all(|c| c.outcome == Outcome::Err));
+        assert_eq!(e.outstanding(), 0);
     }
 
     #[test]

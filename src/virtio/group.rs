@@ -141,6 +141,10 @@ pub enum GroupError {
     /// An earlier part of this group failed (FAIL_NEXT).
     #[error("an earlier part of this group failed")]
     PreviousPartFailed,
+    /// The library failed internally while running the group (a bug); the
+    /// group failed, the device goes on.
+    #[error("internal error while running the group")]
+    Internal,
     /// The host transfer failed.
     #[error("transfer failed after {completed} of its messages")]
     Host {
@@ -155,7 +159,10 @@ pub enum GroupError {
 impl GroupError {
     /// Whether the guest is at fault (as opposed to the host or the bus).
     pub fn is_guest_error(&self) -> bool {
-        !matches!(self, Self::Host { .. } | Self::PreviousPartFailed)
+        !matches!(
+            self,
+            Self::Host { .. } | Self::PreviousPartFailed | Self::Internal
+        )
     }
 
     /// Whether this is a plain NACK (an absent target), which bus scans
