@@ -1,0 +1,202 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Build the test guest's pieces under $VI2C_BUILD/guest from Debian packages:
+#   - a 6.12 kernel built for bookworm (bookworm-backports; gcc-12, like the
+#     host, so out-of-tree modules build with the host compiler)
+#   - i2c-virtio.ko, built out of tree from that kernel's source: no Debian
+#     kernel enables CONFIG_I2C_VIRTIO
+#   - an uncompressed vmlinux (PVH entry, boots much faster under TCG)
+#   - busybox-static, i2c-tools and their libraries from bookworm
+#   - the base initramfs (mkinitramfs.sh) and QEMU's firmware (get-firmware.sh)
+# Writes $VI2C_BUILD/guest/guest.env for the other scripts.
+#
+# Usage: scripts/build-guest.sh
+# Env:   VI2C_KERNEL_SUITE     where to take the kernel from: bookworm-backports
+#                              (default; falls back to bookworm-security's
+#                              linux-6.12 when backports has no 6.12 any more)
+#                              or bookworm-security
+#        VI2C_KERNEL_REFRESH=1 resolve the kernel version again (default: keep
+#                              the one resolved by the first run)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+G=$VI2C_BUILD/guest
+DL=$VI2C_BUILD/downloads/guest
+KSUITE=${VI2C_KERNEL_SUITE:-bookworm-backports}
+KSERIES=6.12
+mkdir -p "$G" "$DL"
+need_cmd dpkg-deb depmod make cc strip python3 zstd xz
+vi2c_lock guest
+
+# --- 1. which kernel -----------------------------------------------------------
+# The first run resolves the newest 6.12 build for bookworm and records it;
+# later runs keep it, so the guest does not change under the tests.
+resolve_kernel() {
+    local meta="" ver="" dep
+    case $KSUITE in
+    bookworm-backports)
+        meta=linux-headers-amd64
+        ver=$(apt_priv_newest "$meta" "^${KSERIES//./\\.}\\." bookworm-backports)
+        if [ -z "$ver" ]; then
+            warn "bookworm-backports has no $KSERIES kernel any more; using bookworm-security"
+        fi
+        ;;
+    bookworm-security) ;;
+    *) die "VI2C_KERNEL_SUITE must be bookworm-backports or bookworm-security" ;;
+    esac
+    if [ -z "$ver" ]; then
+        meta=linux-headers-$KSERIES-amd64
+        ver=$(apt_priv_newest "$meta" "^${KSERIES//./\\.}\\." bookworm-security bookworm)
+    fi
+    [ -n "$ver" ] || die "no $KSERIES kernel for bookworm found in the archive"
+    # The meta package names the ABI, e.g. linux-headers-6.12.95+deb12-amd64.
+    dep=$(apt_priv apt-cache show "$meta=$ver" | sed -n 's/^Depends: //p' | head -n1 |
+        grep -oE "linux-headers-${KSERIES//./\\.}\\.[^ ,]*-amd64" | head -n1)
+    [ -n "$dep" ] || die "cannot find the kernel ABI in $meta=$ver"
+    KABI=${dep#linux-headers-}
+    KABI=${KABI%-amd64}
+    KPKGVER=$ver
+}
+
+KSUITE_USED=""
+if [ -f "$G/kernel.env" ]; then . "$G/kernel.env"; fi
+if [ "$KSUITE_USED" != "$KSUITE" ] || [ "${VI2C_KERNEL_REFRESH:-0}" = 1 ]; then
+    apt_priv_update
+    resolve_kernel
+    printf 'KSUITE_USED=%q\nKABI=%q\nKPKGVER=%q\n' "$KSUITE" "$KABI" "$KPKGVER" >"$G/kernel.env"
+fi
+KVER=$KABI-amd64
+log "guest kernel: $KVER (Debian $KPKGVER)"
+
+# --- 2. downloads ----------------------------------------------------------------
+# The signed image is what linux-image-amd64 installs; the unsigned one has the
+# same kernel and is the fallback.
+if ! compgen -G "$DL/linux-image-${KVER}_${KPKGVER}_*.deb" >/dev/null &&
+    ! compgen -G "$DL/linux-image-${KVER}-unsigned_${KPKGVER}_*.deb" >/dev/null; then
+    apt_priv_update
+    if apt_priv apt-cache show "linux-image-$KVER=$KPKGVER" >/dev/null 2>&1; then
+        apt_priv_download "$DL" "linux-image-$KVER=$KPKGVER"
+    else
+        apt_priv_download "$DL" "linux-image-$KVER-unsigned=$KPKGVER"
+    fi
+fi
+apt_priv_download "$DL" \
+    "linux-headers-$KVER=$KPKGVER" "linux-headers-$KABI-common=$KPKGVER" \
+    "linux-kbuild-$KABI=$KPKGVER" "linux-source-$KSERIES=$KPKGVER" \
+    busybox-static i2c-tools libi2c0 libc6
+IMAGE_DEB=$(compgen -G "$DL/linux-image-${KVER}_${KPKGVER}_*.deb" || compgen -G "$DL/linux-image-${KVER}-unsigned_${KPKGVER}_*.deb")
+
+# --- 3. unpack ---------------------------------------------------------------------
+# unpack DIR DEB...: extract the packages into DIR unless already done.
+unpack() {
+    local dir=$1 key
+    shift
+    key=$(printf '%s\n' "${@##*/}")
+    if [ -f "$dir/.unpacked" ] && [ "$(cat "$dir/.unpacked")" = "$key" ]; then
+        return 0
+    fi
+    log "unpacking ${*##*/} into ${dir#"$VI2C_BUILD"/}"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local d
+    for d in "$@"; do dpkg-deb -x "$d" "$dir"; done
+    printf '%s\n' "$key" >"$dir/.unpacked"
+}
+unpack "$G/kernel" "$IMAGE_DEB"
+unpack "$G/headers" "$(deb_path "$DL" "linux-headers-$KVER" "$KPKGVER")" \
+    "$(deb_path "$DL" "linux-headers-$KABI-common" "$KPKGVER")" \
+    "$(deb_path "$DL" "linux-kbuild-$KABI" "$KPKGVER")"
+unpack "$G/busybox" "$(deb_path "$DL" busybox-static)"
+unpack "$G/i2c-tools" "$(deb_path "$DL" i2c-tools)" "$(deb_path "$DL" libi2c0)"
+unpack "$G/libc" "$(deb_path "$DL" libc6)"
+
+# Module directory: /lib/modules on bookworm kernels, /usr/lib/modules later.
+MODROOT=$G/kernel
+[ -d "$MODROOT/lib/modules/$KVER" ] || MODROOT=$G/kernel/usr
+MODDIR=$MODROOT/lib/modules/$KVER
+[ -d "$MODDIR" ] || die "no modules for $KVER in $G/kernel"
+BZIMAGE=$G/kernel/boot/vmlinuz-$KVER
+[ -f "$BZIMAGE" ] || die "$BZIMAGE missing"
+
+# The headers' Makefile includes the common part by its installed absolute path.
+HDR=$G/headers/usr/src/linux-headers-$KVER
+[ -f "$HDR/Makefile" ] || die "$HDR/Makefile missing"
+sed -i "s#^include .*/usr/src/linux-headers-#include $G/headers/usr/src/linux-headers-#" "$HDR/Makefile"
+cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"/\1/p' "$HDR/.config")
+case $cc_text in
+*" $(cc -dumpfullversion)"*) ;;
+*) warn "kernel built with '$cc_text', host cc is $(cc -dumpfullversion); the module may not build" ;;
+esac
+
+# --- 4. i2c-virtio.ko ------------------------------------------------------------------
+MOD=$G/i2c-virtio
+SRCDEB=$(deb_path "$DL" "linux-source-$KSERIES" "$KPKGVER")
+if [ ! -f "$MOD/i2c-virtio.c" ] || [ "$(cat "$MOD/.source" 2>/dev/null)" != "${SRCDEB##*/}" ]; then
+    log "extracting i2c-virtio.c from ${SRCDEB##*/}"
+    rm -rf "$MOD"
+    mkdir -p "$MOD"
+    # Stream: the source tarball inside the .deb is ~150 MB.
+    dpkg-deb --fsys-tarfile "$SRCDEB" |
+        tar -xO "./usr/src/linux-source-$KSERIES.tar.xz" |
+        tar -xJO "linux-source-$KSERIES/drivers/i2c/busses/i2c-virtio.c" >"$MOD/i2c-virtio.c"
+    [ -s "$MOD/i2c-virtio.c" ] || die "i2c-virtio.c not found in ${SRCDEB##*/}"
+    printf '%s\n' "${SRCDEB##*/}" >"$MOD/.source"
+fi
+KO=$MOD/i2c-virtio.ko
+kokey=$(hash_str "$KVER" "$(hash_files "$MOD/i2c-virtio.c" "$G/headers/.unpacked")")
+if [ ! -f "$KO" ] || [ "$(cat "$MOD/.key" 2>/dev/null)" != "$kokey" ]; then
+    log "building i2c-virtio.ko against $KVER"
+    echo 'obj-m := i2c-virtio.o' >"$MOD/Kbuild"
+    # No BTF for the module: that needs pahole, and the kernel accepts
+    # modules without it (MODULE_ALLOW_BTF_MISMATCH).
+    make -s -C "$HDR" M="$MOD" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$MOD/build.log" 2>&1 || {
+        cat "$MOD/build.log" >&2
+        die "building i2c-virtio.ko failed"
+    }
+    strip --strip-debug "$KO"
+    printf '%s\n' "$kokey" >"$MOD/.key"
+fi
+vermagic=$(modinfo -F vermagic "$KO")
+[ "${vermagic%% *}" = "$KVER" ] || die "i2c-virtio.ko has vermagic '$vermagic', want $KVER"
+
+# Install it into the module tree, so that it is resolved like any other module.
+mkdir -p "$MODDIR/updates"
+if ! cmp -s "$KO" "$MODDIR/updates/i2c-virtio.ko"; then
+    cp "$KO" "$MODDIR/updates/i2c-virtio.ko"
+fi
+if [ ! -f "$MODDIR/modules.dep" ] || [ "$MODDIR/updates/i2c-virtio.ko" -nt "$MODDIR/modules.dep" ]; then
+    log "depmod $KVER"
+    depmod -b "$MODROOT" "$KVER"
+fi
+grep -q '^updates/i2c-virtio.ko:' "$MODDIR/modules.dep" || die "depmod did not pick up i2c-virtio.ko"
+
+# --- 5. vmlinux --------------------------------------------------------------------------
+VMLINUX=$G/vmlinux-$KVER
+if [ ! -f "$VMLINUX" ] || [ "$BZIMAGE" -nt "$VMLINUX" ]; then
+    if ! python3 "$VI2C_ROOT/scripts/extract-vmlinux.py" "$BZIMAGE" "$VMLINUX" >&2; then
+        warn "could not extract a PVH vmlinux; guests boot the bzImage (slower)"
+        rm -f "$VMLINUX"
+    fi
+fi
+KERNEL=$BZIMAGE
+[ -f "$VMLINUX" ] && KERNEL=$VMLINUX
+
+# --- 6. summary for the other scripts -------------------------------------------------
+cat >"$G/guest.env.new" <<EOF
+# Generated by scripts/build-guest.sh
+VI2C_GUEST_KVER=$KVER
+VI2C_GUEST_KPKGVER=$KPKGVER
+VI2C_GUEST_KERNEL=$KERNEL
+VI2C_GUEST_BZIMAGE=$BZIMAGE
+VI2C_GUEST_MODDIR=$MODDIR
+VI2C_GUEST_BUSYBOX=$G/busybox/bin/busybox
+VI2C_GUEST_I2CTOOLS=$G/i2c-tools
+VI2C_GUEST_LIBC=$G/libc
+VI2C_GUEST_I2C_VIRTIO_KO=$KO
+EOF
+mv "$G/guest.env.new" "$G/guest.env"
+
+"$VI2C_ROOT/scripts/mkinitramfs.sh"
+"$VI2C_ROOT/scripts/get-firmware.sh"
+log "done in $(elapsed) s: kernel $KERNEL"

@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Boot the test guest under TCG with a test script and report its result.
+#
+# Usage: scripts/run-guest.sh [options] --test SCRIPT [-- extra QEMU args...]
+#   --test SCRIPT   shell script run as /test.sh in the guest (busybox sh)
+#   --qemu BIN      QEMU binary (default $VI2C_QEMU, else the one build-qemu.sh built)
+#   --timeout S     kill QEMU after S seconds (default 120)
+#   --log FILE      also write the serial output to FILE
+#   --append ARGS   extra kernel command line arguments
+#   --kernel FILE   kernel to boot (default: the PVH vmlinux of build-guest.sh)
+#   --machine M     machine type (default q35)
+#   --mem MB        guest memory (default 512)
+#   --smp N         guest CPUs (default 1)
+#   --file FILE     copy FILE into the guest as /files/<name> (repeatable)
+#
+# The serial output (CR and terminal escapes removed) goes to stdout.
+# Exit status: the test's exit status (from the guest's "RESULT: rc=N" line),
+# 124 on timeout, 125 when the guest printed no RESULT line.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+usage() { sed -n '5,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+
+QEMU=${VI2C_QEMU:-$VI2C_BUILD/qemu-build/qemu-system-x86_64}
+TIMEOUT=120 LOGFILE="" TEST="" APPEND="" KERNEL="" MACHINE=q35 MEM=512 SMP=1
+FILES=()
+while [ $# -gt 0 ]; do
+    case $1 in
+    --test) TEST=${2:?}; shift 2 ;;
+    --qemu) QEMU=${2:?}; shift 2 ;;
+    --timeout) TIMEOUT=${2:?}; shift 2 ;;
+    --log) LOGFILE=${2:?}; shift 2 ;;
+    --append) APPEND=${2:?}; shift 2 ;;
+    --kernel) KERNEL=${2:?}; shift 2 ;;
+    --machine) MACHINE=${2:?}; shift 2 ;;
+    --mem) MEM=${2:?}; shift 2 ;;
+    --smp) SMP=${2:?}; shift 2 ;;
+    --file) FILES+=("${2:?}"); shift 2 ;;
+    --) shift; break ;;
+    -h | --help) usage ;;
+    *) warn "unknown option $1"; usage ;;
+    esac
+done
+[ -n "$TEST" ] || usage
+[ -x "$QEMU" ] || die "QEMU binary $QEMU not found; run scripts/build-qemu.sh or pass --qemu"
+[ -f "$VI2C_BUILD/guest/guest.env" ] || die "no guest; run scripts/build-guest.sh first"
+. "$VI2C_BUILD/guest/guest.env"
+KERNEL=${KERNEL:-$VI2C_GUEST_KERNEL}
+[ -f "$KERNEL" ] || die "kernel $KERNEL not found"
+[ -f "$VI2C_FIRMWARE/qemu/bios-256k.bin" ] || "$VI2C_ROOT/scripts/get-firmware.sh"
+
+mkdir -p "$VI2C_BUILD/tmp"
+TMP=$(mktemp -d "$VI2C_BUILD/tmp/run.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+"$VI2C_ROOT/scripts/make-test-initrd.sh" "$TEST" "$TMP/initrd" ${FILES[@]+"${FILES[@]}"}
+OUT=${LOGFILE:-$TMP/serial.log}
+mkdir -p "$(dirname "$OUT")"
+
+# -nodefaults: no default CD-ROM (SeaBIOS would wait 32 s for it), NIC or VGA.
+cmd=(
+    "$QEMU" -M "$MACHINE" -accel tcg -m "$MEM" -smp "$SMP" -nodefaults -display none
+    -serial stdio -no-reboot -L "$VI2C_FIRMWARE/qemu"
+    -kernel "$KERNEL" -initrd "$TMP/initrd"
+    -append "console=ttyS0 panic=-1 quiet${APPEND:+ $APPEND}"
+    "$@"
+)
+log "$(printf '%q ' "${cmd[@]}")"
+t=$(date +%s.%N)
+set +e
+timeout -k 5 "$TIMEOUT" "${cmd[@]}" </dev/null 2>&1 |
+    sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c()][0-9A-B]\{0,1\}//g' |
+    tee "$OUT"
+qrc=${PIPESTATUS[0]}
+set -e
+wall=$(elapsed "$t")
+
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+    log "timeout after $TIMEOUT s (wall $wall s)"
+    exit 124
+fi
+result=$(grep -a -o 'RESULT: rc=[0-9]*' "$OUT" | tail -n1 || true)
+if [ -z "$result" ]; then
+    log "no RESULT line from the guest (QEMU exit status $qrc, wall $wall s)"
+    exit 125
+fi
+rc=${result#RESULT: rc=}
+log "guest test rc=$rc (wall $wall s)"
+exit "$rc"
