@@ -210,10 +210,12 @@ pub extern "C" fn vi2c_device_features() -> u64 {
     virtio::DEVICE_FEATURES
 }
 
-/// Checks the features the driver accepted. Without
+/// Checks the features the driver accepted (all of them may be passed:
+/// transport bits 24-49 are ignored). Without
 /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` the driver is refused
 /// (`VI2C_STATUS_FEATURES_REFUSED`) unless the device was created with
-/// `zero_length_optional`.
+/// `zero_length_optional`; so is a device-type bit the device did not
+/// offer.
 ///
 /// # Safety
 /// `dev` is a live handle; `err` is NULL or valid for `err_len` bytes.

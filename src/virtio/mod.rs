@@ -44,6 +44,11 @@ pub const VIRTIO_F_VERSION_1: u64 = 1 << 32;
 /// The feature bits this device offers.
 pub const DEVICE_FEATURES: u64 = VIRTIO_I2C_F_ZERO_LENGTH_REQUEST | VIRTIO_F_VERSION_1;
 
+/// Device-type feature bits: 0-23 and 50-63. Bits 24-49 belong to the
+/// transport and the virtqueues (virtio 1.2 §6 "Reserved Feature Bits"),
+/// which the transport (QEMU) offers and checks itself.
+pub const DEVICE_TYPE_BITS: u64 = 0x00ff_ffff | !((1u64 << 50) - 1);
+
 /// Request flag: fail the next request of the group if this one fails.
 pub const VIRTIO_I2C_FLAGS_FAIL_NEXT: u32 = 1 << 0;
 /// Request flag: a read request.
@@ -76,14 +81,16 @@ pub enum FeatureError {
     },
 }
 
-/// Checks the features a driver accepted.
+/// Checks the features a driver accepted. Only device-type bits are
+/// judged ([`DEVICE_TYPE_BITS`]); transport bits such as
+/// `VIRTIO_RING_F_INDIRECT_DESC` pass through.
 ///
 /// "The device MUST offer VIRTIO_I2C_F_ZERO_LENGTH_REQUEST" and "MUST reject
 /// any driver that does not negotiate it" (§5.16.3). `lenient` waives the
 /// second rule for drivers that predate the bit (Zephyr's driver accepts no
 /// device-specific feature); requests are parsed the same way either way.
 pub fn check_features(accepted: u64, lenient: bool) -> Result<(), FeatureError> {
-    let extra = accepted & !DEVICE_FEATURES;
+    let extra = accepted & DEVICE_TYPE_BITS & !DEVICE_FEATURES;
     if extra != 0 {
         return Err(FeatureError::NotOffered { extra });
     }
@@ -111,5 +118,13 @@ mod tests {
             check_features(DEVICE_FEATURES | 4, true),
             Err(FeatureError::NotOffered { extra: 4 })
         );
+        assert_eq!(
+            check_features(DEVICE_FEATURES | 1 << 60, false),
+            Err(FeatureError::NotOffered { extra: 1 << 60 })
+        );
+        // Transport bits (INDIRECT_DESC 28, EVENT_IDX 29, ACCESS_PLATFORM 33)
+        // are the transport's business.
+        let transport = 1 << 28 | 1 << 29 | 1 << 33;
+        assert_eq!(check_features(DEVICE_FEATURES | transport, false), Ok(()));
     }
 }
