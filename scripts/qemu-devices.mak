@@ -32,3 +32,17 @@ CONFIG_I2C_ECHO=y
 # '#') once the patched tree defines the symbol in a Kconfig file:
 # CONFIG_VIRTIO_I2C_RUST=y
 # CONFIG_HOST_I2CDEV=y
+
+# I2C targets of QEMU's qos-graph device tests (the tests/qtest/*-test.c that
+# consume "i2c-bus"), which tests/qtest/run.sh runs on x86_64 through
+# virtio-i2c-rust-pci (qemu-patches/0007).  TMP105 and DS1338 are above.
+# ADM1272 and MAX34451 use the PMBus helpers without selecting PMBUS.
+CONFIG_PCA9552=y
+CONFIG_EMC141X=y
+CONFIG_PMBUS=y
+CONFIG_ADM1272=y
+CONFIG_ADM1266=y
+CONFIG_MAX34451=y
+CONFIG_ISL_PMBUS_VR=y
+CONFIG_LSM303DLHC_MAG=y
+CONFIG_RS5C372_RTC=y

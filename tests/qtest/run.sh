@@ -1,0 +1,240 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# QEMU's own I2C qtests, and ours, on the patched QEMU (x86_64).
+#
+# x86_64 has no I2C controller in libqos, so upstream the I2C device tests
+# of qos-test (tmp105, ds1338, pca9552, emc141x, adm1272, adm1266, max34451,
+# isl_pmbus_vr, lsm303dlhc-mag, rs5c372) never run on x86.  Patch
+# qemu-patches/0007 adds a libqos driver, tests/qtest/libqos/virtio-i2c-rust.c,
+# that makes virtio-i2c-rust-pci's emulated bus an "i2c-bus" of the qos graph:
+#
+#   /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-i2c-rust-pci/
+#       virtio-i2c-rust-device/i2c-bus/<device>/<device>-tests/<test>
+#
+# and tests/qtest/virtio-i2c-rust-test.c, which drives the request queue
+# directly: groups with repeated STARTs (the hw/i2c/core.c fix of patch
+# 0001), absent addresses, malformed and zero-length requests, features.
+#
+# This script builds the two qtest binaries in the QEMU build directory
+# (ninja -C build/qemu-build tests/qtest/qos-test
+# tests/qtest/virtio-i2c-rust-test, plus qemu-system-x86_64 so that it
+# matches), lists the test paths (qos-test: those under virtio-i2c-rust-pci)
+# and runs each path in a process of its own with QTEST_QEMU_BINARY set to
+# build/qemu-build/qemu-system-x86_64 (through a wrapper that adds
+# -L build/firmware/qemu, for the pc machine's BIOS), so that a failed
+# assertion costs one path only.  It prints each path with its result and
+# time, then "N passed, N failed".
+#
+# Only x86_64.  The aspeed (arm) variant would be: build qemu-system-arm
+# (target arm-softmmu with ASPEED_SOC) in the same build directory, run
+# qos-test with QTEST_QEMU_BINARY=qemu-system-arm (the I2C device tests also
+# run there, through the i.MX controller of imx25-pdk) and an
+# aspeed-i2c restart test for patch 0001 on ast2600-evb (a sketch is in
+# shared/research/qemu-integration.md).  Building an arm target is not in
+# the CI budget, so nothing of it is built or run here; on x86_64, the
+# restart fix is covered by virtio-i2c-rust-test through the virtqueue.
+#
+# Usage: tests/qtest/run.sh [--build] [FILTER...]
+#   --build   first run scripts/get-qemu.sh and scripts/build-qemu.sh
+#   FILTER    run only the test paths that contain FILTER (e.g. tmp105)
+# Env:   VI2C_QEMU          QEMU binary to test (default: the build's
+#                           qemu-system-x86_64, rebuilt first if needed)
+#        VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
+#                           when set, the build locks are not taken)
+#        VI2C_QTEST_TIMEOUT seconds per test path (default 300)
+# Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
+# Exit status: 0 when every path passed (and there were paths to run).
+#
+# Without patch 0001, /x86_64/virtio-i2c-rust/restart/other-address and
+# /x86_64/virtio-i2c-rust/group/absent-address fail: build a QEMU from the
+# series without 0001 and run VI2C_QEMU=<it> tests/qtest/run.sh
+# /x86_64/virtio-i2c-rust/ (the test binaries do not depend on 0001).
+#
+# The build directory must be configured with the qtests, which QEMU does
+# by default for system emulators; scripts/build-qemu.sh does not turn them
+# off (no --disable-* of its drops tests/qtest).
+set -uo pipefail
+
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../scripts/lib.sh
+. "$TESTS_DIR/../../scripts/lib.sh"
+
+build=0
+filters=()
+for a in "$@"; do
+    case $a in
+    --build) build=1 ;;
+    -h | --help) sed -n '4,56s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) die "unknown option $a (see --help)" ;;
+    *) filters+=("$a") ;;
+    esac
+done
+
+if [ "$build" = 1 ]; then
+    for s in get-qemu.sh build-qemu.sh; do
+        log "running scripts/$s"
+        "$VI2C_ROOT/scripts/$s" || die "scripts/$s failed"
+    done
+fi
+
+BLD=${VI2C_QTEST_BUILD:-$VI2C_BUILD/qemu-build}
+QEMU=${VI2C_QEMU:-$BLD/qemu-system-x86_64}
+TIMEOUT=${VI2C_QTEST_TIMEOUT:-300}
+LOGS=$VI2C_BUILD/logs/qtest
+QOS_NODE=virtio-i2c-rust-pci
+# The I2C targets whose qos-test tests must run through our adapter (the
+# node names of tests/qtest/*-test.c that consume "i2c-bus").
+I2C_NODES=(tmp105 ds1338 pca9552 emc1414 adm1272 adm1266 max34451 isl69260
+    raa228000 raa229004 lsm303dlhc_mag rs5c372)
+BINARIES=(qos-test virtio-i2c-rust-test)
+
+need_cmd ninja timeout
+[ -f "$BLD/build.ninja" ] ||
+    die "no QEMU build in $BLD; run scripts/get-qemu.sh and scripts/build-qemu.sh (or $0 --build)"
+
+# --- build ---------------------------------------------------------------------
+# Same locks as get-qemu.sh and build-qemu.sh: ninja may re-run meson, which
+# reads the source tree.  Held until the tests are done, so that the binaries
+# do not change under them.
+if [ -z "${VI2C_QTEST_BUILD:-}" ]; then
+    vi2c_lock qemu-src
+    vi2c_lock qemu-build
+fi
+targets=()
+for b in "${BINARIES[@]}"; do
+    targets+=("tests/qtest/$b")
+done
+[ -n "${VI2C_QEMU:-}" ] || targets+=(qemu-system-x86_64)
+mkdir -p "$LOGS"
+# Re-run meson first if the tree changed (e.g. get-qemu.sh added a patch).
+ninja -C "$BLD" build.ninja >"$LOGS/build.log" 2>&1 ||
+    die "cannot regenerate $BLD/build.ninja (log: $LOGS/build.log)"
+known=$(ninja -C "$BLD" -t targets all 2>/dev/null | sed -n 's/: .*//p')
+for t in "${targets[@]}"; do
+    if ! grep -qxF "$t" <<<"$known"; then
+        case $t in
+        tests/qtest/virtio-i2c-rust-test)
+            die "$BLD has no target $t: the tree lacks qemu-patches/0007 or the build lacks CONFIG_VIRTIO_I2C_RUST, CONFIG_I440FX, CONFIG_AT24C or CONFIG_TMP105 (run scripts/get-qemu.sh and scripts/build-qemu.sh)" ;;
+        tests/qtest/*)
+            die "$BLD has no target $t: the qtests are not configured there (they need a system emulator; do not configure with a --disable-* that drops tests/qtest)" ;;
+        *) die "$BLD has no target $t" ;;
+        esac
+    fi
+done
+log "building ${targets[*]} in $BLD"
+t0=$(date +%s.%N)
+if ! ninja -C "$BLD" "${targets[@]}" >>"$LOGS/build.log" 2>&1; then
+    grep -v '^\[[0-9]*/[0-9]*\] ' "$LOGS/build.log" | tail -n 60 >&2
+    die "build failed (full log: $LOGS/build.log)"
+fi
+steps=$(grep -c '^\[[0-9]*/[0-9]*\] ' "$LOGS/build.log" || true)
+log "ninja: $steps steps in $(elapsed "$t0") s"
+[ -x "$QEMU" ] || die "$QEMU is not an executable"
+
+"$QEMU" -nodefaults -machine none -device help 2>/dev/null | grep -q "\"$QOS_NODE\"" ||
+    die "$QEMU has no $QOS_NODE device"
+
+# The +ds source has no firmware blobs, and the pc machine needs a BIOS:
+# the one of get-firmware.sh.  libqtest has no variable for extra QEMU
+# arguments, so QTEST_QEMU_BINARY is a wrapper that adds -L; its name tells
+# libqtest the target (qtest_get_arch).
+FW=$VI2C_FIRMWARE/qemu
+if [ ! -f "$FW/bios-256k.bin" ]; then
+    log "no firmware in $FW: running scripts/get-firmware.sh"
+    "$VI2C_ROOT/scripts/get-firmware.sh" || die "scripts/get-firmware.sh failed"
+fi
+WRAPPER=$VI2C_BUILD/qtest-bin/qemu-system-x86_64
+mkdir -p "${WRAPPER%/*}"
+printf '#!/bin/sh\n# Generated by tests/qtest/run.sh: the QEMU under test, with its firmware.\nexec "%s" -L "%s" "$@"\n' \
+    "$QEMU" "$FW" >"$WRAPPER.new"
+chmod 755 "$WRAPPER.new"
+mv -f "$WRAPPER.new" "$WRAPPER"
+export QTEST_QEMU_BINARY=$WRAPPER
+log "QTEST_QEMU_BINARY=$WRAPPER (exec $QEMU -L $FW)"
+
+# --- list ----------------------------------------------------------------------
+# list BINARY: the test paths to run, one a line.
+list() {
+    local bin=$BLD/tests/qtest/$1 out
+    out=$("$bin" -l 2>"$LOGS/$1.list.log") || {
+        cat "$LOGS/$1.list.log" >&2
+        return 1
+    }
+    if [ "$1" = qos-test ]; then
+        grep -E "^/.*/$QOS_NODE/" <<<"$out"
+    else
+        grep -E '^/' <<<"$out"
+    fi
+}
+
+selected() {
+    local f
+    [ ${#filters[@]} -eq 0 ] && return 0
+    for f in "${filters[@]}"; do
+        [[ $1 == *"$f"* ]] && return 0
+    done
+    return 1
+}
+
+rm -rf "${LOGS:?}/qos-test" "$LOGS/virtio-i2c-rust-test"
+passed=0 failed=0
+summary=()
+missing=()
+for b in "${BINARIES[@]}"; do
+    paths=$(list "$b") || die "$b -l failed (log: $LOGS/$b.list.log)"
+    if [ -z "$paths" ]; then
+        missing+=("$b: no test paths")
+        continue
+    fi
+    if [ "$b" = qos-test ] && [ ${#filters[@]} -eq 0 ]; then
+        # Every I2C device test must have found our adapter; a device left
+        # out of the build makes qos-test skip its tests without a word.
+        for n in "${I2C_NODES[@]}"; do
+            grep -q "/i2c-bus/$n/" <<<"$paths" ||
+                missing+=("qos-test: no path through i2c-bus/$n (is its CONFIG_ in scripts/qemu-devices.mak?)")
+        done
+    fi
+    mkdir -p "$LOGS/$b"
+    # --- run -------------------------------------------------------------------
+    while read -r p; do
+        selected "$p" || continue
+        log_file=$LOGS/$b/$(sed 's#^/##; s#/#_#g' <<<"$p").log
+        t1=$(date +%s.%N)
+        # A group, so that bash's "Aborted" (a failed assertion) goes to the log.
+        { timeout -k 10 "$TIMEOUT" "$BLD/tests/qtest/$b" --tap -k -p "$p"; } >"$log_file" 2>&1
+        rc=$?
+        t=$(elapsed "$t1")
+        # The path must have run and passed: "ok N <path>" in the TAP output.
+        if [ $rc -eq 0 ] &&
+            awk '$1 == "ok" { print $3 }' "$log_file" | grep -qxF "$p" &&
+            ! grep -qE '^not ok ' "$log_file"; then
+            r=PASS
+            passed=$((passed + 1))
+        else
+            r=FAIL
+            failed=$((failed + 1))
+            [ $rc -eq 124 ] && r="FAIL (timeout ${TIMEOUT}s)"
+        fi
+        line=$(printf '%-4s %6ss  %s %s' "${r%% *}" "$t" "$b" "$p")
+        summary+=("$line")
+        printf '%s\n' "$line"
+        if [ "$r" != PASS ]; then
+            grep -vE '^ok |^# (Start of|End of|starting QEMU|random seed)|warning: Default (NIC|display)' "$log_file" |
+                tail -n 20 | sed 's/^/    /'
+            printf '    (log: %s)\n' "$log_file"
+        fi
+    done <<<"$paths"
+done
+
+for m in "${missing[@]}"; do
+    printf 'FAIL %s\n' "$m"
+    summary+=("FAIL $m")
+    failed=$((failed + 1))
+done
+{
+    printf '%s\n' "${summary[@]}"
+    printf '%d passed, %d failed\n' "$passed" "$failed"
+} >"$LOGS/summary.txt"
+printf '%d passed, %d failed (%ss; logs: %s)\n' "$passed" "$failed" "$(elapsed)" "$LOGS"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
