@@ -141,7 +141,9 @@ while read -r m; do
     insmod "/lib/modules/$kver/$m" || echo "INIT: insmod $m failed"
 done </etc/modules.load
 if [ -f /test.sh ]; then
-    /test.sh
+    # busybox's shell runs its own applets before programs in PATH; the
+    # tests mean the real i2c-tools, so functions name them first.
+    sh -c '. /etc/i2c-tools.sh && . /test.sh'
     rc=$?
 else
     echo "INIT: no /test.sh; starting a shell (exit to power off)"
@@ -153,6 +155,13 @@ sync
 poweroff -f
 EOF
 chmod 755 "$R/init"
+cat >"$R/etc/i2c-tools.sh" <<'EOF'
+# Sourced before /test.sh: the i2c-tools commands are the real ones, not
+# busybox's applets of the same names (call `busybox i2cget` for those).
+for t in i2cdetect i2cget i2cset i2cdump i2ctransfer; do
+    eval "$t() { /usr/sbin/$t \"\$@\"; }"
+done
+EOF
 
 # --- archive -------------------------------------------------------------------------------------
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$OUT.new"

@@ -362,7 +362,14 @@ impl I2cAdapter for LinuxAdapter {
         let force = self.claims.get(&addr).copied().unwrap_or(false);
         self.set_target(addr, force)?;
         let mut args = encode(xfer).ok_or_else(|| self.os("I2C_SMBUS", libc::EINVAL))?;
-        sys::smbus(&self.file, &mut args).map_err(|errno| self.os("I2C_SMBUS", errno))?;
+        sys::smbus(&self.file, &mut args).map_err(|errno| {
+            // i2c-dev reports an absent target as ENXIO (or EREMOTEIO).
+            if errno == libc::ENXIO || errno == libc::EREMOTEIO {
+                HostError::Nack { addr }
+            } else {
+                self.os("I2C_SMBUS", errno)
+            }
+        })?;
         decode(&args, xfer);
         Ok(())
     }

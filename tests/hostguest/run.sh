@@ -279,7 +279,7 @@ expect l2:hic2-reads-l1-preset hic2-read-preset 0x03
 
 echo "=== faults (L2 sees an error, L2-QEMU logs it, the next request is served)"
 expect_err fault:pt-nack-absent pt-nack 'Read failed|failed'
-expect_log fault:pt-nack-logged 'virtio_i2c_rust_nack .*No such device or address'
+expect_log fault:pt-nack-logged 'virtio_i2c_rust_nack .*no acknowledge from 0x58'
 expect fault:pt-after-nack pt-after-nack 0x5a
 expect_err fault:pt-outside-policy pt-policy 'failed'
 expect_log fault:pt-policy-logged '^virtio-i2c-rust .*targets 0x51, which is not allowed'
