@@ -294,12 +294,27 @@ pub unsafe extern "C" fn vi2c_adapter_free(adapter: *mut vi2c_adapter) {
     })
 }
 
-/// Takes ownership of an adapter handle.
+/// The common start of the constructors that consume an adapter: takes the
+/// adapter first (it is consumed even when the call fails), then checks
+/// `cfg` and `out` for NULL and copies the configuration.
 ///
 /// # Safety
-/// `adapter` is a live handle that the caller gives up.
-pub(crate) unsafe fn take(adapter: *mut vi2c_adapter) -> AnyAdapter {
+/// `adapter` is NULL or a live handle that the caller gives up; `cfg` is
+/// NULL or valid for a read.
+pub(crate) unsafe fn take_with_config<C: Copy, O>(
+    adapter: *mut vi2c_adapter,
+    cfg: *const C,
+    out: *mut O,
+) -> Result<(AnyAdapter, C), vi2c_status> {
+    if adapter.is_null() {
+        return Err(vi2c_status::NullArgument);
+    }
     // SAFETY: per the contract, the handle came from Box::into_raw and is
     // not used by the caller afterwards.
-    unsafe { Box::from_raw(adapter) }.inner
+    let adapter = unsafe { Box::from_raw(adapter) }.inner;
+    if cfg.is_null() || out.is_null() {
+        return Err(vi2c_status::NullArgument);
+    }
+    // SAFETY: checked non-NULL; valid per the contract.
+    Ok((adapter, unsafe { *cfg }))
 }

@@ -16,7 +16,7 @@ use std::{
 };
 
 use super::{
-    adapter::{take, vi2c_adapter, AnyAdapter},
+    adapter::{take_with_config, vi2c_adapter, AnyAdapter},
     boundary, c_str, chain,
     guest::{self, IoVecs},
     vi2c_status, write_err,
@@ -132,21 +132,16 @@ pub unsafe extern "C" fn vi2c_device_new(
     err_len: usize,
 ) -> vi2c_status {
     boundary(vi2c_status::Panic, || {
-        if adapter.is_null() {
-            return vi2c_status::NullArgument;
-        }
-        // SAFETY: non-NULL live handle given up by the caller.
-        let mut adapter = unsafe { take(adapter) };
-        if cfg.is_null() || out.is_null() {
-            return vi2c_status::NullArgument;
-        }
+        // SAFETY: the caller's contract covers `adapter` and `cfg`.
+        let (mut adapter, cfg) = match unsafe { take_with_config(adapter, cfg, out) } {
+            Ok(v) => v,
+            Err(st) => return st,
+        };
         let fail = |st, msg: &str| {
             // SAFETY: the caller's contract covers `err`/`err_len`.
             unsafe { write_err(err, err_len, msg) };
             st
         };
-        // SAFETY: checked non-NULL; valid per the contract.
-        let cfg = unsafe { *cfg };
         let policy = if cfg.address.is_null() {
             Policy::AllowAll7Bit
         } else {

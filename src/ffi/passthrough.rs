@@ -6,7 +6,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{
-    adapter::{take, vi2c_adapter, AnyAdapter},
+    adapter::{take_with_config, vi2c_adapter, AnyAdapter},
     boundary, vi2c_status, write_err,
 };
 use crate::{
@@ -64,21 +64,16 @@ pub unsafe extern "C" fn vi2c_passthrough_new(
     err_len: usize,
 ) -> vi2c_status {
     boundary(vi2c_status::Panic, || {
-        if adapter.is_null() {
-            return vi2c_status::NullArgument;
-        }
-        // SAFETY: non-NULL live handle given up by the caller.
-        let mut adapter = unsafe { take(adapter) };
-        if cfg.is_null() || out.is_null() {
-            return vi2c_status::NullArgument;
-        }
+        // SAFETY: the caller's contract covers `adapter` and `cfg`.
+        let (mut adapter, cfg) = match unsafe { take_with_config(adapter, cfg, out) } {
+            Ok(v) => v,
+            Err(st) => return st,
+        };
         let fail = |st, msg: &str| {
             // SAFETY: the caller's contract covers `err`/`err_len`.
             unsafe { write_err(err, err_len, msg) };
             st
         };
-        // SAFETY: checked non-NULL; valid per the contract.
-        let cfg = unsafe { *cfg };
         let addr = if cfg.ten_bit {
             Address::ten(cfg.host_address)
         } else {
