@@ -2,7 +2,7 @@
 //! Guest memory from C: `struct iovec` arrays to [`VolatileSlice`]s.
 //!
 //! This file holds the crate's only `VolatileSlice::new` call
-//! ([`slice_of`]). Everything above it reaches guest memory through
+//! (`slice_of`). Everything above it reaches guest memory through
 //! `vm_memory`'s volatile accessors; no Rust reference ever points into
 //! guest memory.
 //!
