@@ -15,7 +15,7 @@ use std::ptr::NonNull;
 use vm_memory::VolatileSlice;
 
 /// Entries kept without a heap allocation.
-pub const INLINE: usize = 4;
+pub const INLINE: usize = 2;
 
 /// A copy of a C `struct iovec`, kept while a request is outstanding.
 ///
@@ -142,5 +142,62 @@ pub unsafe fn with_slices<R>(iov: &IoVecs, f: impl FnOnce(&[VolatileSlice<'_>]) 
         // SAFETY: the caller's contract covers every entry.
         let v: Vec<VolatileSlice<'_>> = list.iter().map(|v| unsafe { slice_of(v) }).collect();
         f(&v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use vm_memory::Bytes;
+
+    use super::*;
+
+    fn iov(buf: &mut [u8]) -> libc::iovec {
+        libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        }
+    }
+
+    #[test]
+    fn short_and_long_lists_reach_the_same_memory() {
+        let mut bufs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 3]).collect();
+        for n in [0, 1, INLINE, INLINE + 1, 5] {
+            let raw: Vec<libc::iovec> = bufs.iter_mut().take(n).map(|b| iov(b)).collect();
+            // SAFETY: `raw` describes live buffers of `bufs`.
+            let list = unsafe { copy_iovecs(raw.as_ptr(), n) }.unwrap();
+            assert_eq!(matches!(list, IoVecs::Inline(..)), n <= INLINE);
+            assert_eq!(list.total_len(), 3 * n);
+            // SAFETY: the buffers stay alive and unaliased during the call.
+            let firsts = unsafe {
+                with_slices(&list, |s| {
+                    s.iter()
+                        .map(|v| {
+                            let mut b = [0u8];
+                            v.read_slice(&mut b, 0).unwrap();
+                            b[0]
+                        })
+                        .collect::<Vec<u8>>()
+                })
+            };
+            assert_eq!(firsts, (0..u8::try_from(n).unwrap()).collect::<Vec<u8>>());
+        }
+    }
+
+    #[test]
+    fn null_bases_are_refused_unless_empty() {
+        let v = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }];
+        // SAFETY: a valid one-entry array.
+        assert!(unsafe { copy_iovecs(v.as_ptr(), 1) }.is_ok());
+        let v = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 1,
+        }];
+        // SAFETY: as above.
+        assert!(unsafe { copy_iovecs(v.as_ptr(), 1) }.is_err());
+        // SAFETY: NULL with a count is refused before any read.
+        assert!(unsafe { copy_iovecs(std::ptr::null(), 2) }.is_err());
     }
 }
