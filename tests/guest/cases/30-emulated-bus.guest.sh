@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Guest side of 30-emulated-bus: i2c-tools on the emulated bus of
 # virtio-i2c-rust-pci (EEPROM at 0x50, TMP105 at 0x48 set to 25.5 C).
 # Everything between "--- begin" and "--- end" is compared exactly.

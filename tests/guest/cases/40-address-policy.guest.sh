@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Guest side of 40-address-policy: two emulated buses with address policies.
 #   virtio bus 0: address 0x48,0x60=0x50; tmp105 at 0x48, EEPROMs at 0x50, 0x51
 #   virtio bus 1: address 0x52-0x53,0x54=0x50; EEPROMs at 0x50 and 0x52

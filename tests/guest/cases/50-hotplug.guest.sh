@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Guest side of 50-hotplug.  Two cycles: announce "HOTPLUG: ready N", wait
 # for an i2c_virtio adapter to appear (the host runs device_add), scan it,
 # announce "HOTPLUG: plugged N", wait for it to go (device_del), announce
