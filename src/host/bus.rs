@@ -55,7 +55,8 @@ impl<B: ByteBus> BusAdapter<B> {
         &self.bus
     }
 
-    fn run(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
+    /// Runs `msgs` without checking the limits (the caller has).
+    pub(super) fn run(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
         for (i, m) in msgs.iter_mut().enumerate() {
             let nack = |addr| Failure {
                 completed: i,

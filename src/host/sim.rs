@@ -418,14 +418,9 @@ impl I2cAdapter for SimAdapter {
             bus.rdwr_calls += 1;
             bus.record(msgs);
         }
-        // 10-bit targets do not exist on this bus: NACK them.
-        if let Some((i, m)) = msgs.iter().enumerate().find(|(_, m)| m.addr.is_ten_bit()) {
-            return Err(Failure {
-                completed: i,
-                error: HostError::Nack { addr: m.addr },
-            });
-        }
-        self.bus.rdwr(msgs)
+        // Limits were checked above; the byte-level bus NACKs 10-bit
+        // targets (no model has one) after running the messages before.
+        self.bus.run(msgs)
     }
 
     fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
@@ -582,6 +577,31 @@ mod tests {
         let f = transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap_err();
         assert_eq!(f.error.errno(), libc::EIO);
         transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap();
+    }
+
+    #[test]
+    fn ten_bit_target_nacks_after_the_messages_before_it() {
+        let sim = SimAdapter::from_spec("eeprom@0x50,ten-bit").unwrap();
+        let h = sim.handle();
+        let mut sim = sim;
+        let ten = Address::Ten(0x150);
+        let f = transfer(
+            &mut sim,
+            &mut [Msg::write(E, vec![0x00, 0xaa]), Msg::read(ten, 1)],
+        )
+        .unwrap_err();
+        assert_eq!(
+            f,
+            Failure {
+                completed: 1,
+                error: HostError::Nack { addr: ten }
+            }
+        );
+        // The first message did run (and was programmed at the STOP).
+        let mut r = [Msg::write(E, vec![0x00]), Msg::read(E, 1)];
+        transfer(&mut sim, &mut r).unwrap();
+        assert_eq!(r[1].buf, vec![0xaa]);
+        assert_eq!(h.lock().log[1], "R1@10-bit 0x150");
     }
 
     #[test]
