@@ -23,7 +23,8 @@ use std::{
 use virtio_i2c_rust::{
     engine::Engine,
     ffi::{adapter::*, device::*, vi2c_status},
-    host::{self, sim::SimAdapter, Address, Msg},
+    host::{self, sim::SimAdapter},
+    i2c::{Address, Msg, Transfer},
     policy::Policy,
     virtio::{request, response, sg::Sg},
 };
@@ -171,8 +172,9 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
 /// The adapter alone, for the overhead subtraction.
 fn adapter_only(msgs: Vec<Msg>) -> impl FnMut() {
     let mut sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
+    let t = Transfer::new(msgs).unwrap();
     move || {
-        let mut m = msgs.clone();
+        let mut m = t.clone();
         black_box(host::transfer(&mut sim, &mut m)).ok();
     }
 }
@@ -191,10 +193,13 @@ fn main() {
     if std::env::args().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let a = Address::Seven(0x48);
-    let one = adapter_only(vec![Msg::read(a, 1)]);
+    let a = Address::seven(0x48).unwrap();
+    let one = adapter_only(vec![Msg::read(a, 1).unwrap()]);
     let one_ad = measure(one, 1);
-    let wr = adapter_only(vec![Msg::write(a, vec![0x10]), Msg::read(a, 1)]);
+    let wr = adapter_only(vec![
+        Msg::write(a, vec![0x10]).unwrap(),
+        Msg::read(a, 1).unwrap(),
+    ]);
     let wr_ad = measure(wr, 1);
     println!(
         "simulation adapter alone: 1-byte read {:.1} ns, write+read group {:.1} ns",

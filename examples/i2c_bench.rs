@@ -17,15 +17,18 @@ use virtio_i2c_rust::{
     host::{
         self,
         linux::{LinuxAdapter, LinuxOptions},
-        Address, I2cAdapter, Msg,
+        I2cAdapter,
     },
-    policy::parse_number,
+    i2c::{parse_number, Address, Msg, Transfer},
 };
 
 fn run(adapter: &mut LinuxAdapter, addr: Address, len: usize, count: u32) -> Result<f64, String> {
     let t = Instant::now();
     for _ in 0..count {
-        let mut msgs = [Msg::write(addr, vec![0x00]), Msg::read(addr, len)];
+        let mut msgs = Msg::write(addr, vec![0x00])
+            .and_then(|w| Ok(vec![w, Msg::read(addr, len)?]))
+            .and_then(Transfer::new)
+            .map_err(|e| e.to_string())?;
         host::transfer(adapter, &mut msgs).map_err(|f| f.error.to_string())?;
     }
     Ok(t.elapsed().as_secs_f64() * 1e6 / f64::from(count))

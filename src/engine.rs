@@ -35,7 +35,7 @@ use std::{
 };
 
 use crate::{
-    host::I2cAdapter,
+    host::{linux::SignalsBlocked, I2cAdapter},
     policy::Policy,
     virtio::{
         group::{Executor, GroupError, Grouper, Job, JobResult},
@@ -128,22 +128,17 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
     }
 
     /// An engine running groups on a worker thread; `notify` is called there
-    /// after each group. `on_start` runs first on the new thread (QEMU:
-    /// block all signals).
-    pub fn worker(
-        adapter: A,
-        policy: Policy,
-        notify: Notify,
-        on_start: fn(),
-    ) -> Result<Self, SpawnError> {
+    /// after each group. The thread starts with every signal blocked (they
+    /// belong to the process's own threads), as QEMU's own threads do.
+    pub fn worker(adapter: A, policy: Policy, notify: Notify) -> Result<Self, SpawnError> {
         let results = Results::default();
         let (tx, rx) = mpsc::channel::<Command>();
         let out = Arc::clone(&results);
         let mut exec = Executor::new(adapter, policy);
+        let blocked = SignalsBlocked::new().map_err(SpawnError)?;
         let thread = thread::Builder::new()
             .name("vi2c-worker".into())
             .spawn(move || {
-                on_start();
                 while let Ok(cmd) = rx.recv() {
                     match cmd {
                         Command::Run(seq, job) => {
@@ -166,6 +161,7 @@ impl<T, A: I2cAdapter + 'static> Engine<T, A> {
                 }
             })
             .map_err(SpawnError)?;
+        drop(blocked);
         Ok(Self::with_mode(
             Mode::Worker {
                 tx: Some(tx),
@@ -362,18 +358,15 @@ mod tests {
 
     use super::*;
     use crate::{
-        host::{sim::SimAdapter, Address},
-        virtio::request::{Data, Request},
+        host::sim::SimAdapter,
+        i2c::{Address, Msg, Transfer},
     };
 
     fn read(addr: u8, fail_next: bool) -> Parsed {
         Parsed {
             fail_next,
             in_len: 2,
-            request: Ok(Request {
-                addr: Address::Seven(addr),
-                data: Data::Read(1),
-            }),
+            request: Ok(Msg::read(Address::seven(addr).unwrap(), 1).unwrap()),
         }
     }
 
@@ -426,7 +419,6 @@ mod tests {
                 *w2.n.lock().unwrap() += 1;
                 w2.cv.notify_all();
             }),
-            || {},
         )
         .unwrap();
         (e, w)
@@ -521,10 +513,10 @@ mod tests {
     /// An adapter that panics on every transfer.
     struct Panicky;
     impl I2cAdapter for Panicky {
-        fn funcs(&self) -> crate::host::Funcs {
-            crate::host::Funcs(crate::host::Funcs::I2C)
+        fn funcs(&self) -> crate::i2c::Funcs {
+            crate::i2c::Funcs(crate::i2c::Funcs::I2C)
         }
-        fn rdwr(&mut self, _: &mut [crate::host::Msg]) -> Result<(), crate::host::Failure> {
+        fn rdwr(&mut self, _: &mut Transfer) -> Result<(), crate::host::Failure> {
             panic!("adapter bug")
         }
         fn smbus(
@@ -553,7 +545,6 @@ mod tests {
                 *w2.n.lock().unwrap() += 1;
                 w2.cv.notify_all();
             }),
-            || {},
         )
         .unwrap();
         let prev = std::panic::take_hook();
@@ -594,7 +585,6 @@ mod tests {
             Box::new(move || {
                 c2.fetch_add(1, Ordering::SeqCst);
             }),
-            || {},
         )
         .unwrap();
         for i in 0..50 {

@@ -6,6 +6,7 @@
 pub mod engine;
 pub mod ffi;
 pub mod host;
+pub mod i2c;
 pub mod passthrough;
 pub mod policy;
 pub mod virtio;

@@ -25,10 +25,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use virtio_i2c_rust::host::linux::{
-    resolve, LinuxAdapter, LinuxOptions, DEV_ROOT, SYSFS_I2C_DEVICES,
+use virtio_i2c_rust::{
+    host::{
+        linux::{
+            sysfs::{resolve, DEV_ROOT, SYSFS_I2C_DEVICES},
+            LinuxAdapter, LinuxOptions,
+        },
+        transfer, Failure, HostError, I2cAdapter,
+    },
+    i2c::{Address, Funcs, Msg, Transfer},
 };
-use virtio_i2c_rust::host::{transfer, Address, Failure, Funcs, HostError, I2cAdapter, Msg};
 
 fn var(name: &str, what: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("set {name} to {what} to run this test"))
@@ -77,11 +83,28 @@ fn absent() -> Address {
     addr_var("VI2C_TEST_ABSENT_ADDR", 0x0b)
 }
 
-fn run(adapter: &mut LinuxAdapter, msgs: &mut [Msg]) {
+fn w(addr: Address, data: Vec<u8>) -> Msg {
+    Msg::write(addr, data).expect("within the limits")
+}
+
+fn r(addr: Address, len: usize) -> Msg {
+    Msg::read(addr, len).expect("within the limits")
+}
+
+fn t<const N: usize>(msgs: [Msg; N]) -> Transfer {
+    Transfer::new(msgs.into()).expect("within the limits")
+}
+
+/// The data of the last message (the read of a write-read group).
+fn last(t: Transfer) -> Vec<u8> {
+    t.into_msgs().pop().map(Msg::into_data).unwrap_or_default()
+}
+
+fn run(adapter: &mut LinuxAdapter, msgs: &mut Transfer) {
     transfer(adapter, msgs).unwrap_or_else(|f| {
         panic!(
             "{} on {}: {} ({} completed)",
-            virtio_i2c_rust::host::shape(msgs),
+            msgs.shape(),
             adapter.name(),
             f.error,
             f.completed
@@ -141,7 +164,7 @@ fn rdwr_on_an_smbus_only_adapter_reaches_the_kernel() {
     // kernel accepted the i2c_rdwr_ioctl_data and i2c_msg layouts.
     let (dev, target) = smbus_dev();
     let mut a = open(&dev);
-    let mut msgs = [Msg::write(target, vec![0x10]), Msg::read(target, 2)];
+    let mut msgs = t([w(target, vec![0x10]), r(target, 2)]);
     assert_eq!(
         a.rdwr(&mut msgs),
         Err(Failure {
@@ -170,11 +193,10 @@ fn full_adapter_has_the_i2c_bit() {
 fn eeprom_read(a: &mut LinuxAdapter, eeprom: Address, offset: u8, n: usize) -> Vec<u8> {
     let deadline = Instant::now() + Duration::from_millis(100);
     loop {
-        let mut msgs = [Msg::write(eeprom, vec![offset]), Msg::read(eeprom, n)];
+        let mut msgs = t([w(eeprom, vec![offset]), r(eeprom, n)]);
         match transfer(a, &mut msgs) {
             Ok(()) => {
-                let [_, r] = msgs;
-                return r.buf;
+                return last(msgs);
             }
             Err(f) if f.error.is_nack() && Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(1));
@@ -191,9 +213,9 @@ fn eeprom_page_write_then_sequential_read() {
     let mut a = open(&dev);
     for page in [0x20u8, 0x28] {
         let data = fresh(8);
-        let mut w = vec![page];
-        w.extend_from_slice(&data);
-        run(&mut a, &mut [Msg::write(eeprom, w)]);
+        let mut bytes = vec![page];
+        bytes.extend_from_slice(&data);
+        run(&mut a, &mut t([w(eeprom, bytes)]));
         assert_eq!(
             eeprom_read(&mut a, eeprom, page, 8),
             data,
@@ -213,16 +235,15 @@ fn write_then_read_group_is_one_transfer() {
     let (dev, eeprom) = i2c_dev();
     let mut a = open(&dev);
     let data = fresh(4);
-    let mut w = vec![0x30];
-    w.extend_from_slice(&data);
-    run(&mut a, &mut [Msg::write(eeprom, w)]);
+    let mut bytes = vec![0x30];
+    bytes.extend_from_slice(&data);
+    run(&mut a, &mut t([w(eeprom, bytes)]));
     // The pointer write and the read in one group, with a repeated START:
     // the read must start at 0x30, not where the chip's pointer was.
     let _ = eeprom_read(&mut a, eeprom, 0x00, 1);
-    let mut msgs = [Msg::write(eeprom, vec![0x30]), Msg::read(eeprom, 4)];
+    let mut msgs = t([w(eeprom, vec![0x30]), r(eeprom, 4)]);
     run(&mut a, &mut msgs);
-    let [_, r] = msgs;
-    assert_eq!(r.buf, data);
+    assert_eq!(last(msgs), data);
 }
 
 #[test]
@@ -230,9 +251,9 @@ fn write_then_read_group_is_one_transfer() {
 fn zero_length_quick_on_the_full_adapter() {
     let (dev, eeprom) = i2c_dev();
     let mut a = open(&dev);
-    run(&mut a, &mut [Msg::write(eeprom, Vec::new())]);
+    run(&mut a, &mut t([w(eeprom, Vec::new())]));
     let gone = absent();
-    let f = transfer(&mut a, &mut [Msg::write(gone, Vec::new())]).expect_err("nobody there");
+    let f = transfer(&mut a, &mut t([w(gone, Vec::new())])).expect_err("nobody there");
     assert!(f.error.is_nack(), "{gone} on {dev}: {}", f.error);
     assert_eq!(f.completed, 0);
 }
@@ -247,44 +268,41 @@ fn smbus_byte_word_and_block_translation() {
     let data = fresh(2);
     for (reg, v) in [(0x10u8, data[0]), (0x11, data[1])] {
         // Write byte data, then read byte data.
-        run(&mut a, &mut [Msg::write(target, vec![reg, v])]);
-        let mut msgs = [Msg::write(target, vec![reg]), Msg::read(target, 1)];
+        run(&mut a, &mut t([w(target, vec![reg, v])]));
+        let mut msgs = t([w(target, vec![reg]), r(target, 1)]);
         run(&mut a, &mut msgs);
-        let [_, r] = msgs;
-        assert_eq!(r.buf, vec![v], "register 0x{reg:02x}");
+        assert_eq!(last(msgs), vec![v], "register 0x{reg:02x}");
     }
     // Read word data: low byte first.
-    let mut msgs = [Msg::write(target, vec![0x10]), Msg::read(target, 2)];
+    let mut msgs = t([w(target, vec![0x10]), r(target, 2)]);
     run(&mut a, &mut msgs);
-    let [_, r] = msgs;
-    assert_eq!(r.buf, data);
+    assert_eq!(last(msgs), data);
     // I2C block write of 4 (register, then data without a count byte),
     // checked with byte reads.
     let four = fresh(4);
-    let mut w = vec![0x14];
-    w.extend_from_slice(&four);
-    run(&mut a, &mut [Msg::write(target, w)]);
+    let mut bytes = vec![0x14];
+    bytes.extend_from_slice(&four);
+    run(&mut a, &mut t([w(target, bytes)]));
     assert_eq!(byte_reads(&mut a, target, 0x14..0x18), four);
     // I2C block read of 16, against 16 byte reads. QEMU's ICH9 SMBus
     // (hw/i2c/pm_smbus.c) returns 0 for the last byte of an I2C block read
     // of 3 or more bytes (i2cdump's "i" mode shows it too); this test
     // leaves the region's last byte (0x1f) alone, so it checks the
     // translation, not that.
-    let mut msgs = [Msg::write(target, vec![0x10]), Msg::read(target, 16)];
+    let mut msgs = t([w(target, vec![0x10]), r(target, 16)]);
     run(&mut a, &mut msgs);
-    let [_, block] = msgs;
-    assert_eq!(block.buf, byte_reads(&mut a, target, 0x10..0x20));
-    assert_eq!(block.buf.get(..2), Some(data.as_slice()));
-    assert_eq!(block.buf.get(4..8), Some(four.as_slice()));
+    let block = last(msgs);
+    assert_eq!(block, byte_reads(&mut a, target, 0x10..0x20));
+    assert_eq!(block.get(..2), Some(data.as_slice()));
+    assert_eq!(block.get(4..8), Some(four.as_slice()));
 }
 
 /// Byte-data reads of `regs`, one transaction each.
 fn byte_reads(a: &mut LinuxAdapter, target: Address, regs: std::ops::Range<u8>) -> Vec<u8> {
     regs.map(|reg| {
-        let mut msgs = [Msg::write(target, vec![reg]), Msg::read(target, 1)];
+        let mut msgs = t([w(target, vec![reg]), r(target, 1)]);
         run(a, &mut msgs);
-        let [_, r] = msgs;
-        r.buf.first().copied().unwrap_or_default()
+        last(msgs).first().copied().unwrap_or_default()
     })
     .collect()
 }
@@ -294,9 +312,9 @@ fn byte_reads(a: &mut LinuxAdapter, target: Address, regs: std::ops::Range<u8>) 
 fn zero_length_quick_on_the_smbus_adapter() {
     let (dev, target) = smbus_dev();
     let mut a = open(&dev);
-    run(&mut a, &mut [Msg::write(target, Vec::new())]);
+    run(&mut a, &mut t([w(target, Vec::new())]));
     let gone = absent();
-    let f = transfer(&mut a, &mut [Msg::write(gone, Vec::new())]).expect_err("nobody there");
+    let f = transfer(&mut a, &mut t([w(gone, Vec::new())])).expect_err("nobody there");
     assert!(f.error.is_nack(), "{gone} on {dev}: {}", f.error);
 }
 
@@ -305,7 +323,7 @@ fn zero_length_quick_on_the_smbus_adapter() {
 fn group_without_smbus_equivalent_is_refused() {
     let (dev, target) = smbus_dev();
     let mut a = open(&dev);
-    let mut msgs = [Msg::write(target, vec![0x10]), Msg::read(target, 40)];
+    let mut msgs = t([w(target, vec![0x10]), r(target, 40)]);
     assert_eq!(
         transfer(&mut a, &mut msgs),
         Err(Failure {
@@ -393,7 +411,7 @@ fn address_bound_to_a_driver_is_busy_unless_forced() {
     );
     assert_eq!(a.claim(busy, true), Ok(()));
     // The forced claim lets SMBus transactions reach the address.
-    let mut msgs = [Msg::write(busy, vec![0]), Msg::read(busy, 1)];
+    let mut msgs = t([w(busy, vec![0]), r(busy, 1)]);
     run(&mut a, &mut msgs);
     drop(a);
     drop(client);

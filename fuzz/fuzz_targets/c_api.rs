@@ -33,7 +33,14 @@ unsafe extern "C" fn on_drop(_: *mut c_void, token: u64) {
 fuzz_target!(|data: &[u8]| {
     let mut adapter = ptr::null_mut();
     // SAFETY: valid NUL-terminated spec and out pointer.
-    let st = unsafe { vi2c_adapter_new_sim(c"eeprom@0x50,regs@0x48".as_ptr(), &mut adapter, ptr::null_mut(), 0) };
+    let st = unsafe {
+        vi2c_adapter_new_sim(
+            c"eeprom@0x50,regs@0x48".as_ptr(),
+            &mut adapter,
+            ptr::null_mut(),
+            0,
+        )
+    };
     assert_eq!(st, vi2c_status::Ok);
     let cfg = vi2c_device_config {
         address: c"0x48,0x50".as_ptr(),
@@ -46,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut dev = ptr::null_mut();
     // SAFETY: valid config, adapter handle and out pointer.
-    assert_eq!(unsafe { vi2c_device_new(&cfg, adapter, &mut dev, ptr::null_mut(), 0) }, vi2c_status::Ok);
+    assert_eq!(
+        unsafe { vi2c_device_new(&cfg, adapter, &mut dev, ptr::null_mut(), 0) },
+        vi2c_status::Ok
+    );
 
     let mut reqs: Vec<Box<Req>> = Vec::new();
     let mut rest = data;
@@ -68,19 +78,33 @@ fuzz_target!(|data: &[u8]| {
                 let base = r.out.as_mut_ptr();
                 let ibase = r.inb.as_mut_ptr();
                 let out_iov = [
-                    libc::iovec { iov_base: base.cast(), iov_len: s },
+                    libc::iovec {
+                        iov_base: base.cast(),
+                        iov_len: s,
+                    },
                     // SAFETY: s <= out.len().
-                    libc::iovec { iov_base: unsafe { base.add(s) }.cast(), iov_len: r.out.len() - s },
+                    libc::iovec {
+                        iov_base: unsafe { base.add(s) }.cast(),
+                        iov_len: r.out.len() - s,
+                    },
                 ];
                 let in_iov = [
-                    libc::iovec { iov_base: ibase.cast(), iov_len: i },
+                    libc::iovec {
+                        iov_base: ibase.cast(),
+                        iov_len: i,
+                    },
                     // SAFETY: i <= inb.len().
-                    libc::iovec { iov_base: unsafe { ibase.add(i) }.cast(), iov_len: r.inb.len() - i },
+                    libc::iovec {
+                        iov_base: unsafe { ibase.add(i) }.cast(),
+                        iov_len: r.inb.len() - i,
+                    },
                 ];
                 let token = ptr::from_mut::<Req>(&mut r) as usize as u64;
                 // SAFETY: iovecs describe live buffers owned by `r`, which
                 // stays alive (boxed, in `reqs`) until the device is freed.
-                let st = unsafe { vi2c_device_push(dev, token, out_iov.as_ptr(), 2, in_iov.as_ptr(), 2) };
+                let st = unsafe {
+                    vi2c_device_push(dev, token, out_iov.as_ptr(), 2, in_iov.as_ptr(), 2)
+                };
                 assert_eq!(st, vi2c_status::Ok);
                 reqs.push(r);
             }

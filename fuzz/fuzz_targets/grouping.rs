@@ -8,13 +8,18 @@
 use libfuzzer_sys::fuzz_target;
 use virtio_i2c_rust::{
     engine::Engine,
-    host::{sim::SimAdapter, Address},
+    host::sim::SimAdapter,
+    i2c::{Address, Msg},
     policy::Policy,
     virtio::{
-        request::{Data, Parsed, Request, RequestError},
+        request::{Parsed, RequestError},
         response::Outcome,
     },
 };
+
+fn a(addr: u8) -> Address {
+    Address::seven(addr & 0x7f).unwrap()
+}
 
 fuzz_target!(|data: &[u8]| {
     let sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
@@ -31,14 +36,8 @@ fuzz_target!(|data: &[u8]| {
         let before = handle.lock().log.len();
         let request = match op & 0x7 {
             0 => Err(RequestError::ReservedFlags { flags: 4 }),
-            1 | 2 => Ok(Request {
-                addr: Address::Seven(addr & 0x7f),
-                data: Data::Read(usize::from(len % 40)),
-            }),
-            _ => Ok(Request {
-                addr: Address::Seven(addr & 0x7f),
-                data: Data::Write(vec![len; usize::from(len % 40)]),
-            }),
+            1 | 2 => Ok(Msg::read(a(addr), usize::from(len % 40)).unwrap()),
+            _ => Ok(Msg::write(a(addr), vec![len; usize::from(len % 40)]).unwrap()),
         };
         let malformed = request.is_err();
         engine.push(
@@ -70,6 +69,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Some(comp.token), expected_tokens.first().copied());
         expected_tokens.remove(0);
     }
-    assert!(expected_tokens.is_empty(), "requests left without completion");
+    assert!(
+        expected_tokens.is_empty(),
+        "requests left without completion"
+    );
     assert_eq!(engine.outstanding(), 0);
 });

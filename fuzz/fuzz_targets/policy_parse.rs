@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use libfuzzer_sys::fuzz_target;
-use virtio_i2c_rust::{host::Address, policy::Policy};
+use virtio_i2c_rust::{i2c::Address, policy::Policy};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {
@@ -17,8 +17,9 @@ fuzz_target!(|data: &[u8]| {
         let unique: BTreeSet<_> = hosts.iter().collect();
         assert_eq!(unique.len(), hosts.len());
         for a in 0..=0x7fu8 {
-            if let Some(h) = p.map(Address::Seven(a)) {
-                assert!(!Address::Seven(a).is_reserved() && !h.is_reserved());
+            let g = Address::seven(a).unwrap();
+            if let Some(h) = p.map(g) {
+                assert!(!g.is_reserved() && !h.is_reserved());
             }
         }
     }

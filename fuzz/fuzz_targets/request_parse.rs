@@ -4,11 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use virtio_i2c_rust::virtio::{
-    request::{self, Data},
-    sg::Sg,
-    OUT_HDR_LEN,
-};
+use virtio_i2c_rust::virtio::{request, sg::Sg, OUT_HDR_LEN};
 use vm_memory::VolatileSlice;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,17 +20,14 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(p.in_len, in_len);
     if let Ok(r) = p.request {
         assert!(in_len >= 1);
-        match r.data {
-            Data::Read(n) => {
-                assert_eq!(n, in_len - 1);
-                assert_eq!(rest.len(), OUT_HDR_LEN);
-            }
-            Data::Write(w) => {
-                assert_eq!(in_len, 1);
-                assert_eq!(&w[..], &rest[OUT_HDR_LEN..]);
-            }
+        if r.is_read() {
+            assert_eq!(r.len(), in_len - 1);
+            assert_eq!(rest.len(), OUT_HDR_LEN);
+        } else {
+            assert_eq!(in_len, 1);
+            assert_eq!(r.data(), &rest[OUT_HDR_LEN..]);
         }
-        let enc = request::encode_address(r.addr);
-        assert_eq!(request::decode_address(enc), Ok(r.addr));
+        let enc = request::encode_address(r.addr());
+        assert_eq!(request::decode_address(enc), Ok(r.addr()));
     }
 });

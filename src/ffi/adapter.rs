@@ -5,11 +5,14 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::{boundary, c_str, vi2c_status, write_err};
-use crate::host::{
-    bus::{BusAdapter, ByteBus},
-    linux::{LinuxAdapter, LinuxOptions},
-    sim::SimAdapter,
-    Address, Failure, Funcs, HostError, I2cAdapter, Msg, SmbusXfer,
+use crate::{
+    host::{
+        bus::{BusAdapter, ByteBus},
+        linux::{LinuxAdapter, LinuxOptions},
+        sim::SimAdapter,
+        Failure, HostError, I2cAdapter, SmbusXfer,
+    },
+    i2c::{Address, Funcs, Transfer},
 };
 
 /// Byte-level bus callbacks, as QEMU's I2C core offers them
@@ -98,11 +101,11 @@ impl I2cAdapter for AnyAdapter {
             Self::Sim(a) => a.funcs(),
         }
     }
-    fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
+    fn rdwr(&mut self, t: &mut Transfer) -> Result<(), Failure> {
         match self {
-            Self::Linux(a) => a.rdwr(msgs),
-            Self::Bus(a) => a.rdwr(msgs),
-            Self::Sim(a) => a.rdwr(msgs),
+            Self::Linux(a) => a.rdwr(t),
+            Self::Bus(a) => a.rdwr(t),
+            Self::Sim(a) => a.rdwr(t),
         }
     }
     fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {

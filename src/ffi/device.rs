@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     engine::{Collected, Engine},
-    host::{linux, I2cAdapter},
+    host::I2cAdapter,
     policy::Policy,
     virtio::{self, group::GroupError, request, response, sg::Sg},
 };
@@ -110,12 +110,6 @@ impl vi2c_device {
     }
 }
 
-fn worker_start() {
-    // Signals belong to the process's main threads (QEMU handles them
-    // there); a failure here only means signals may reach this thread.
-    let _ = linux::block_all_signals();
-}
-
 /// Creates a device on `adapter`, which it always consumes (also on
 /// failure). Claims every host address of `cfg->address` on the adapter.
 ///
@@ -175,7 +169,7 @@ pub unsafe extern "C" fn vi2c_device_new(
                 // vi2c_device_free, which joins this thread first.
                 unsafe { notify(o.0) }
             });
-            match Engine::worker(adapter, policy, notify, worker_start) {
+            match Engine::worker(adapter, policy, notify) {
                 Ok(e) => e,
                 Err(e) => return fail(vi2c_status::Thread, &chain(&e)),
             }

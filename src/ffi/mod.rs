@@ -106,9 +106,6 @@ impl From<&HostError> for vi2c_status {
             HostError::NoSmbusEquivalent { .. } | HostError::TenBitUnsupported { .. } => {
                 Self::Unsupported
             }
-            HostError::TooManyMessages { .. }
-            | HostError::MessageTooLong { .. }
-            | HostError::EmptyTransfer => Self::InvalidArgument,
             HostError::Busy { .. } => Self::Busy,
             HostError::Claimed { .. } => Self::Claimed,
             HostError::NotFound(_) => Self::NotFound,

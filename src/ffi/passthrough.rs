@@ -10,8 +10,9 @@ use super::{
     boundary, vi2c_status, write_err,
 };
 use crate::{
-    host::{Address, I2cAdapter},
-    passthrough::{Event, Passthrough},
+    host::I2cAdapter,
+    i2c::Address,
+    passthrough::{Event, Passthrough, TargetError},
 };
 
 /// QEMU I2C target events, passed to `vi2c_passthrough_event` as
@@ -167,7 +168,10 @@ pub unsafe extern "C" fn vi2c_passthrough_take_error(
         Some(e) => {
             // SAFETY: the caller's contract covers `buf`/`len`.
             unsafe { write_err(buf, len, &e.to_string()) };
-            vi2c_status::from(&e)
+            match &e {
+                TargetError::Host(h) => vi2c_status::from(h),
+                TargetError::Limit(_) => vi2c_status::InvalidArgument,
+            }
         }
         None => vi2c_status::Ok,
     })

@@ -17,7 +17,8 @@
 //! Unlike i2c-dev, a byte-level bus knows which message failed, so the
 //! [`Failure`] it returns counts the messages that completed.
 
-use super::{smbus, Address, Failure, Funcs, HostError, I2cAdapter, Msg, SmbusXfer};
+use super::{smbus, Failure, HostError, I2cAdapter, SmbusXfer};
+use crate::i2c::{Address, Funcs, Transfer};
 
 /// A byte-level I2C bus, driven as a bus controller would.
 pub trait ByteBus: Send {
@@ -55,35 +56,38 @@ impl<B: ByteBus> BusAdapter<B> {
         &self.bus
     }
 
-    /// Runs `msgs` without checking the limits (the caller has).
-    pub(super) fn run(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
-        for (i, m) in msgs.iter_mut().enumerate() {
-            let nack = |addr| Failure {
+    /// Runs `t` on the bus.
+    fn run(&mut self, t: &mut Transfer) -> Result<(), Failure> {
+        for (i, m) in t.msgs_mut().iter_mut().enumerate() {
+            let addr = m.addr();
+            let nack = || Failure {
                 completed: i,
                 error: HostError::Nack { addr },
             };
-            // A byte-level QEMU bus has 7-bit addresses only; `check_limits`
-            // refuses 10-bit messages before we get here.
-            let Address::Seven(a) = m.addr else {
+            // A byte-level QEMU bus has 7-bit addresses only (its funcs
+            // lack I2C_FUNC_10BIT_ADDR, so `host::transfer` refuses 10-bit
+            // messages before they get here).
+            let Some(a) = addr.as_seven() else {
                 self.bus.stop();
-                return Err(nack(m.addr));
+                return Err(nack());
             };
-            if !self.bus.start(a, m.read) {
+            if !self.bus.start(a, m.is_read()) {
                 self.bus.stop();
-                return Err(nack(m.addr));
+                return Err(nack());
             }
-            if m.read {
-                for b in m.buf.iter_mut() {
+            if m.is_read() {
+                let buf = m.data_mut();
+                for b in buf.iter_mut() {
                     *b = self.bus.recv();
                 }
-                if !m.buf.is_empty() {
+                if !buf.is_empty() {
                     self.bus.nack();
                 }
             } else {
-                for &b in m.buf.iter() {
+                for &b in m.data() {
                     if !self.bus.send(b) {
                         self.bus.stop();
-                        return Err(nack(m.addr));
+                        return Err(nack());
                     }
                 }
             }
@@ -100,15 +104,19 @@ impl<B: ByteBus> I2cAdapter for BusAdapter<B> {
         Funcs(Funcs::I2C | Funcs::SMBUS_ALL_TRANSLATED)
     }
 
-    fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
-        super::check_limits(self.funcs(), || self.name.clone(), msgs)?;
-        self.run(msgs)
+    fn rdwr(&mut self, t: &mut Transfer) -> Result<(), Failure> {
+        self.run(t)
     }
 
     fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
-        let mut msgs = smbus::to_msgs(addr, xfer);
-        self.rdwr(&mut msgs).map_err(|f| f.error)?;
-        smbus::gather(xfer, &msgs);
+        // A transaction i2c-dev would refuse is refused alike.
+        let mut t = smbus::to_msgs(addr, xfer).map_err(|_| HostError::Os {
+            op: "I2C_SMBUS",
+            adapter: self.name.clone(),
+            errno: libc::EINVAL,
+        })?;
+        self.run(&mut t).map_err(|f| f.error)?;
+        smbus::gather(xfer, t.msgs());
         Ok(())
     }
 

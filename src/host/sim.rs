@@ -25,8 +25,9 @@ use std::{
 
 use super::{
     bus::{BusAdapter, ByteBus},
-    smbus, Address, Failure, Funcs, HostError, I2cAdapter, Msg, SmbusXfer,
+    smbus, Failure, HostError, I2cAdapter, SmbusXfer,
 };
+use crate::i2c::{parse_number, Address, Funcs, Msg, Transfer};
 
 /// A byte-level target model.
 pub trait SimDevice: Send + std::fmt::Debug {
@@ -258,9 +259,9 @@ impl SimBus {
             self.log.drain(..LOG_MAX / 2);
         }
         self.log.extend(msgs.iter().map(|m| LogEntry {
-            addr: m.addr,
-            read: m.read,
-            len: m.buf.len(),
+            addr: m.addr(),
+            read: m.is_read(),
+            len: m.len(),
         }));
     }
 }
@@ -349,7 +350,7 @@ impl SimAdapter {
                         let (kind, addr) = tok
                             .split_once('@')
                             .ok_or_else(|| SimSpecError::UnknownItem(tok.to_owned()))?;
-                        let a = crate::policy::parse_number(addr)
+                        let a = parse_number(addr)
                             .and_then(|v| u8::try_from(v).ok())
                             .filter(|v| *v <= 0x7f)
                             .ok_or_else(|| SimSpecError::BadAddress(tok.to_owned()))?;
@@ -401,8 +402,7 @@ impl I2cAdapter for SimAdapter {
         Funcs(f)
     }
 
-    fn rdwr(&mut self, msgs: &mut [Msg]) -> Result<(), Failure> {
-        super::check_limits(self.funcs(), || self.bus.name(), msgs)?;
+    fn rdwr(&mut self, t: &mut Transfer) -> Result<(), Failure> {
         let mode = {
             let mut bus = self.handle.lock();
             if let Some(e) = bus.scripted.pop_front() {
@@ -410,17 +410,17 @@ impl I2cAdapter for SimAdapter {
             }
             bus.mode
         };
-        if mode.smbus_only || (mode.no_zero_len && msgs.iter().any(|m| m.buf.is_empty())) {
+        if mode.smbus_only || (mode.no_zero_len && t.msgs().iter().any(Msg::is_empty)) {
             return Err(self.refusal("I2C_RDWR").into());
         }
         {
             let mut bus = self.handle.lock();
             bus.rdwr_calls += 1;
-            bus.record(msgs);
+            bus.record(t.msgs());
         }
-        // Limits were checked above; the byte-level bus NACKs 10-bit
-        // targets (no model has one) after running the messages before.
-        self.bus.run(msgs)
+        // The byte-level bus NACKs 10-bit targets (no model has one) after
+        // running the messages before.
+        self.bus.rdwr(t)
     }
 
     fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
@@ -434,7 +434,9 @@ impl I2cAdapter for SimAdapter {
         if !self.funcs().has(xfer.required_func()) {
             return Err(self.refusal("I2C_SMBUS"));
         }
-        self.handle.lock().record(&smbus::to_msgs(addr, xfer));
+        if let Ok(t) = smbus::to_msgs(addr, xfer) {
+            self.handle.lock().record(t.msgs());
+        }
         self.bus.smbus(addr, xfer)
     }
 
@@ -448,7 +450,23 @@ mod tests {
     use super::*;
     use crate::host::transfer;
 
-    const E: Address = Address::Seven(0x50);
+    const E: Address = Address::seven(0x50).unwrap();
+
+    fn a(addr: u8) -> Address {
+        Address::seven(addr).unwrap()
+    }
+    fn w(addr: Address, d: &[u8]) -> Msg {
+        Msg::write(addr, d.to_vec()).unwrap()
+    }
+    fn r(addr: Address, n: usize) -> Msg {
+        Msg::read(addr, n).unwrap()
+    }
+    /// Runs `msgs` as one transfer; the messages come back with what was
+    /// read.
+    fn run(sim: &mut SimAdapter, msgs: Vec<Msg>) -> Result<Vec<Msg>, Failure> {
+        let mut t = Transfer::new(msgs).unwrap();
+        transfer(sim, &mut t).map(|()| t.into_msgs())
+    }
 
     fn eeprom() -> (SimAdapter, SimHandle) {
         let sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
@@ -459,34 +477,29 @@ mod tests {
     #[test]
     fn eeprom_page_write_wraps_inside_the_page() {
         let (mut sim, h) = eeprom();
-        let mut w = [Msg::write(E, vec![0x06, 1, 2, 3, 4])];
-        transfer(&mut sim, &mut w).unwrap();
+        run(&mut sim, vec![w(E, &[0x06, 1, 2, 3, 4])]).unwrap();
         let mem = h.lock().devices.len();
         assert_eq!(mem, 2);
-        let mut r = [Msg::write(E, vec![0x00]), Msg::read(E, 8)];
-        transfer(&mut sim, &mut r).unwrap();
-        assert_eq!(r[1].buf, vec![3, 4, 0xff, 0xff, 0xff, 0xff, 1, 2]);
+        let r = run(&mut sim, vec![w(E, &[0x00]), r(E, 8)]).unwrap();
+        assert_eq!(r[1].data(), [3, 4, 0xff, 0xff, 0xff, 0xff, 1, 2]);
     }
 
     #[test]
     fn eeprom_sequential_read_wraps_at_the_end() {
         let (mut sim, _) = eeprom();
-        transfer(&mut sim, &mut [Msg::write(E, vec![0xff, 0xab])]).unwrap();
-        transfer(&mut sim, &mut [Msg::write(E, vec![0x00, 0xcd])]).unwrap();
-        let mut r = [Msg::write(E, vec![0xff]), Msg::read(E, 2)];
-        transfer(&mut sim, &mut r).unwrap();
-        assert_eq!(r[1].buf, vec![0xab, 0xcd]);
+        run(&mut sim, vec![w(E, &[0xff, 0xab])]).unwrap();
+        run(&mut sim, vec![w(E, &[0x00, 0xcd])]).unwrap();
+        let r2 = run(&mut sim, vec![w(E, &[0xff]), r(E, 2)]).unwrap();
+        assert_eq!(r2[1].data(), [0xab, 0xcd]);
         // Current-address read continues after the last byte read.
-        let mut c = [Msg::read(E, 1)];
-        transfer(&mut sim, &mut c).unwrap();
-        assert_eq!(c[0].buf, vec![0xff]);
+        let c = run(&mut sim, vec![r(E, 1)]).unwrap();
+        assert_eq!(c[0].data(), [0xff]);
     }
 
     #[test]
     fn eeprom_repeated_start_aborts_page_write() {
         let (mut sim, h) = eeprom();
-        let mut g = [Msg::write(E, vec![0x10, 0x55]), Msg::read(E, 1)];
-        transfer(&mut sim, &mut g).unwrap();
+        run(&mut sim, vec![w(E, &[0x10, 0x55]), r(E, 1)]).unwrap();
         let mut bus = h.lock();
         let dev = bus.devices.get_mut(&0x50).unwrap();
         dev.start(false);
@@ -499,27 +512,23 @@ mod tests {
     #[test]
     fn register_file_pattern_and_write() {
         let (mut sim, _) = eeprom();
-        let r48 = Address::Seven(0x48);
-        let mut g = [Msg::write(r48, vec![0x02]), Msg::read(r48, 2)];
-        transfer(&mut sim, &mut g).unwrap();
-        assert_eq!(g[1].buf, vec![0xfd, 0xfc]);
-        transfer(&mut sim, &mut [Msg::write(r48, vec![0x02, 0x11])]).unwrap();
-        transfer(&mut sim, &mut g).unwrap();
-        assert_eq!(g[1].buf, vec![0x11, 0xfc]);
+        let r48 = a(0x48);
+        let g = run(&mut sim, vec![w(r48, &[0x02]), r(r48, 2)]).unwrap();
+        assert_eq!(g[1].data(), [0xfd, 0xfc]);
+        run(&mut sim, vec![w(r48, &[0x02, 0x11])]).unwrap();
+        let g = run(&mut sim, vec![w(r48, &[0x02]), r(r48, 2)]).unwrap();
+        assert_eq!(g[1].data(), [0x11, 0xfc]);
     }
 
     #[test]
     fn absent_address_nacks_with_index() {
         let (mut sim, _) = eeprom();
-        let mut g = [Msg::write(E, vec![0]), Msg::read(Address::Seven(0x33), 1)];
-        let f = transfer(&mut sim, &mut g).unwrap_err();
+        let f = run(&mut sim, vec![w(E, &[0]), r(a(0x33), 1)]).unwrap_err();
         assert_eq!(
             f,
             Failure {
                 completed: 1,
-                error: HostError::Nack {
-                    addr: Address::Seven(0x33)
-                }
+                error: HostError::Nack { addr: a(0x33) }
             }
         );
     }
@@ -529,10 +538,9 @@ mod tests {
         let sim = SimAdapter::from_spec("eeprom@0x50,smbus-only").unwrap();
         let h = sim.handle();
         let mut sim = sim;
-        transfer(&mut sim, &mut [Msg::write(E, vec![0x20, 0x5a])]).unwrap();
-        let mut g = [Msg::write(E, vec![0x20]), Msg::read(E, 1)];
-        transfer(&mut sim, &mut g).unwrap();
-        assert_eq!(g[1].buf, vec![0x5a]);
+        run(&mut sim, vec![w(E, &[0x20, 0x5a])]).unwrap();
+        let g = run(&mut sim, vec![w(E, &[0x20]), r(E, 1)]).unwrap();
+        assert_eq!(g[1].data(), [0x5a]);
         let bus = h.lock();
         assert_eq!((bus.rdwr_calls, bus.smbus_calls), (0, 2));
         assert_eq!(bus.log, vec!["W2@0x50", "W1@0x50", "R1@0x50"]);
@@ -543,7 +551,7 @@ mod tests {
         let sim = SimAdapter::from_spec("eeprom@0x50,smbus-only").unwrap();
         let h = sim.handle();
         let mut sim = sim;
-        let f = transfer(&mut sim, &mut [Msg::read(E, 4)]).unwrap_err();
+        let f = run(&mut sim, vec![r(E, 4)]).unwrap_err();
         assert_eq!(
             f.error,
             HostError::NoSmbusEquivalent {
@@ -559,8 +567,8 @@ mod tests {
         let sim = SimAdapter::from_spec("eeprom@0x50,no-zero-length").unwrap();
         let h = sim.handle();
         let mut sim = sim;
-        transfer(&mut sim, &mut [Msg::write(E, vec![])]).unwrap();
-        let f = transfer(&mut sim, &mut [Msg::write(Address::Seven(0x51), vec![])]).unwrap_err();
+        run(&mut sim, vec![w(E, &[])]).unwrap();
+        let f = run(&mut sim, vec![w(a(0x51), &[])]).unwrap_err();
         assert!(f.error.is_nack());
         let bus = h.lock();
         assert_eq!((bus.rdwr_calls, bus.smbus_calls), (0, 2));
@@ -574,9 +582,9 @@ mod tests {
             adapter: "x".into(),
             errno: libc::EIO,
         });
-        let f = transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap_err();
+        let f = run(&mut sim, vec![r(E, 1)]).unwrap_err();
         assert_eq!(f.error.errno(), libc::EIO);
-        transfer(&mut sim, &mut [Msg::read(E, 1)]).unwrap();
+        run(&mut sim, vec![r(E, 1)]).unwrap();
     }
 
     #[test]
@@ -584,12 +592,8 @@ mod tests {
         let sim = SimAdapter::from_spec("eeprom@0x50,ten-bit").unwrap();
         let h = sim.handle();
         let mut sim = sim;
-        let ten = Address::Ten(0x150);
-        let f = transfer(
-            &mut sim,
-            &mut [Msg::write(E, vec![0x00, 0xaa]), Msg::read(ten, 1)],
-        )
-        .unwrap_err();
+        let ten = Address::ten(0x150).unwrap();
+        let f = run(&mut sim, vec![w(E, &[0x00, 0xaa]), r(ten, 1)]).unwrap_err();
         assert_eq!(
             f,
             Failure {
@@ -598,10 +602,23 @@ mod tests {
             }
         );
         // The first message did run (and was programmed at the STOP).
-        let mut r = [Msg::write(E, vec![0x00]), Msg::read(E, 1)];
-        transfer(&mut sim, &mut r).unwrap();
-        assert_eq!(r[1].buf, vec![0xaa]);
+        let g = run(&mut sim, vec![w(E, &[0x00]), r(E, 1)]).unwrap();
+        assert_eq!(g[1].data(), [0xaa]);
         assert_eq!(h.lock().log[1], "R1@10-bit 0x150");
+    }
+
+    #[test]
+    fn ten_bit_needs_the_functionality() {
+        let (mut sim, h) = eeprom();
+        let ten = Address::ten(0x150).unwrap();
+        let f = run(&mut sim, vec![w(E, &[0x00]), r(ten, 1)]).unwrap_err();
+        assert_eq!(
+            f.error,
+            HostError::TenBitUnsupported {
+                adapter: "simulation".into()
+            }
+        );
+        assert!(h.lock().log.is_empty());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! SMBus block read and block process call are not produced: their length
 //! comes from the target (`I2C_M_RECV_LEN`), which virtio-i2c cannot express.
 
-use super::{Address, Funcs, Msg};
+use crate::i2c::{shape, Address, Funcs, LimitError, Msg, Transfer};
 
 /// Largest SMBus block payload.
 ///
@@ -136,7 +136,7 @@ pub fn candidates(msgs: &[Msg]) -> Vec<SmbusXfer> {
     use SmbusSize::*;
     let mut out = Vec::new();
     match msgs {
-        [m] if !m.read => match m.buf.as_slice() {
+        [m] if !m.is_read() => match m.data() {
             [] => out.push(SmbusXfer::quick(false)),
             [c] => out.push(xfer(false, *c, Byte, D::None)),
             [c, rest @ ..] => {
@@ -155,14 +155,14 @@ pub fn candidates(msgs: &[Msg]) -> Vec<SmbusXfer> {
                 }
             }
         },
-        [m] if m.read => match m.buf.len() {
+        [m] if m.is_read() => match m.len() {
             0 => out.push(SmbusXfer::quick(true)),
             1 => out.push(xfer(true, 0, Byte, D::Byte(0))),
             _ => {}
         },
-        [w, r] if !w.read && r.read && w.addr == r.addr => {
-            let n = r.buf.len();
-            match w.buf.as_slice() {
+        [w, r] if !w.is_read() && r.is_read() && w.addr() == r.addr() => {
+            let n = r.len();
+            match w.data() {
                 [c] => {
                     match n {
                         1 => out.push(xfer(true, *c, ByteData, D::Byte(0))),
@@ -192,36 +192,37 @@ pub fn candidates(msgs: &[Msg]) -> Vec<SmbusXfer> {
 /// 7-bit.
 pub fn translate(msgs: &[Msg], funcs: Funcs) -> Result<(Address, SmbusXfer), String> {
     let addr = match msgs.first() {
-        Some(m) if !m.addr.is_ten_bit() && msgs.iter().all(|x| x.addr == m.addr) => m.addr,
-        _ => return Err(super::shape(msgs)),
+        Some(m) if !m.addr().is_ten_bit() && msgs.iter().all(|x| x.addr() == m.addr()) => m.addr(),
+        _ => return Err(shape(msgs)),
     };
     candidates(msgs)
         .into_iter()
         .find(|x| funcs.has(x.required_func()))
         .map(|x| (addr, x))
-        .ok_or_else(|| super::shape(msgs))
+        .ok_or_else(|| shape(msgs))
 }
 
 /// Copies the data a completed read transaction returned into the group's
 /// read message. The transaction must come from [`translate`] on the same
 /// group; lengths that do not match are left untouched.
 pub fn scatter(xfer: &SmbusXfer, msgs: &mut [Msg]) {
-    let Some(r) = msgs.iter_mut().rev().find(|m| m.read) else {
+    let Some(r) = msgs.iter_mut().rev().find(|m| m.is_read()) else {
         return;
     };
+    let buf = r.data_mut();
     match &xfer.data {
         SmbusData::Byte(b) => {
-            if let Some(d) = r.buf.first_mut() {
+            if let Some(d) = buf.first_mut() {
                 *d = *b;
             }
         }
         SmbusData::Word(w) => {
-            if let Some(d) = r.buf.get_mut(..2) {
+            if let Some(d) = buf.get_mut(..2) {
                 d.copy_from_slice(&w.to_le_bytes());
             }
         }
         SmbusData::Block(b) if xfer.read => {
-            if let Some(d) = r.buf.get_mut(..b.len()) {
+            if let Some(d) = buf.get_mut(..b.len()) {
                 d.copy_from_slice(b);
             }
         }
@@ -232,13 +233,14 @@ pub fn scatter(xfer: &SmbusXfer, msgs: &mut [Msg]) {
 /// The wire messages an SMBus transaction produces: the inverse of
 /// [`translate`]. Read messages are zero-filled; [`gather`] copies their
 /// data back into the transaction. Used by adapters that execute SMBus
-/// transactions on a byte-level bus.
-pub fn to_msgs(addr: Address, x: &SmbusXfer) -> Vec<Msg> {
+/// transactions on a byte-level bus. A malformed transaction (a block
+/// longer than a message may be) is refused.
+pub fn to_msgs(addr: Address, x: &SmbusXfer) -> Result<Transfer, LimitError> {
     use SmbusSize::*;
     let c = x.command;
     let block = match &x.data {
-        SmbusData::Block(b) => b.clone(),
-        _ => Vec::new(),
+        SmbusData::Block(b) => b.as_slice(),
+        _ => &[],
     };
     let wbytes = match x.data {
         SmbusData::Byte(b) => vec![c, b],
@@ -248,50 +250,52 @@ pub fn to_msgs(addr: Address, x: &SmbusXfer) -> Vec<Msg> {
         }
         _ => vec![c],
     };
-    match (x.size, x.read) {
-        (Quick, r) => vec![Msg {
-            addr,
-            read: r,
-            buf: Vec::new(),
-        }],
-        (Byte, false) => vec![Msg::write(addr, vec![c])],
-        (Byte, true) => vec![Msg::read(addr, 1)],
-        (ByteData | WordData, false) => vec![Msg::write(addr, wbytes)],
-        (ByteData, true) => vec![Msg::write(addr, vec![c]), Msg::read(addr, 1)],
-        (WordData, true) => vec![Msg::write(addr, vec![c]), Msg::read(addr, 2)],
-        (ProcCall, _) => vec![Msg::write(addr, wbytes), Msg::read(addr, 2)],
+    let w = |data: Vec<u8>| Msg::write(addr, data);
+    let r = |len: usize| Msg::read(addr, len);
+    let msgs = match (x.size, x.read) {
+        (Quick, read) => vec![Msg::zeroed(addr, read, 0)?],
+        (Byte, false) => vec![w(vec![c])?],
+        (Byte, true) => vec![r(1)?],
+        (ByteData | WordData, false) => vec![w(wbytes)?],
+        (ByteData, true) => vec![w(vec![c])?, r(1)?],
+        (WordData, true) => vec![w(vec![c])?, r(2)?],
+        (ProcCall, _) => vec![w(wbytes)?, r(2)?],
         (BlockData, false) => {
             let n = u8::try_from(block.len()).unwrap_or(u8::MAX);
-            let mut w = vec![c, n];
-            w.extend_from_slice(&block);
-            vec![Msg::write(addr, w)]
+            let mut data = vec![c, n];
+            data.extend_from_slice(block);
+            vec![w(data)?]
         }
         // A block read's length comes from the target; callers never build
         // one (see the module documentation), so it reads just the count.
-        (BlockData, true) => vec![Msg::write(addr, vec![c]), Msg::read(addr, 1)],
+        (BlockData, true) => vec![w(vec![c])?, r(1)?],
         (I2cBlockData, false) => {
-            let mut w = vec![c];
-            w.extend_from_slice(&block);
-            vec![Msg::write(addr, w)]
+            let mut data = vec![c];
+            data.extend_from_slice(block);
+            vec![w(data)?]
         }
-        (I2cBlockData, true) => vec![Msg::write(addr, vec![c]), Msg::read(addr, block.len())],
-    }
+        (I2cBlockData, true) => vec![w(vec![c])?, r(block.len())?],
+    };
+    Transfer::new(msgs)
 }
 
 /// Copies the read message of `msgs` (from [`to_msgs`]) into the data of
 /// `x`.
 pub fn gather(x: &mut SmbusXfer, msgs: &[Msg]) {
-    let Some(r) = msgs.iter().rev().find(|m| m.read) else {
+    let Some(r) = msgs.iter().rev().find(|m| m.is_read()) else {
         return;
     };
     match &mut x.data {
-        SmbusData::Byte(b) => *b = r.buf.first().copied().unwrap_or(0xff),
+        SmbusData::Byte(b) => *b = r.data().first().copied().unwrap_or(0xff),
         SmbusData::Word(w) => {
-            if let [lo, hi, ..] = r.buf.as_slice() {
+            if let [lo, hi, ..] = r.data() {
                 *w = word(*lo, *hi);
             }
         }
-        SmbusData::Block(b) if x.read => b.clone_from(&r.buf),
+        SmbusData::Block(b) if x.read => {
+            b.clear();
+            b.extend_from_slice(r.data());
+        }
         _ => {}
     }
 }
@@ -300,14 +304,14 @@ pub fn gather(x: &mut SmbusXfer, msgs: &[Msg]) {
 mod tests {
     use super::*;
 
-    const A: Address = Address::Seven(0x50);
+    const A: Address = Address::seven(0x50).unwrap();
     const ALL: Funcs = Funcs(Funcs::SMBUS_ALL_TRANSLATED);
 
     fn w(d: &[u8]) -> Msg {
-        Msg::write(A, d.to_vec())
+        Msg::write(A, d.to_vec()).unwrap()
     }
     fn r(n: usize) -> Msg {
-        Msg::read(A, n)
+        Msg::read(A, n).unwrap()
     }
 
     #[test]
@@ -340,12 +344,7 @@ mod tests {
             ),
         ];
         for (msgs, want) in cases {
-            assert_eq!(
-                translate(&msgs, ALL),
-                Ok((A, want)),
-                "{}",
-                crate::host::shape(&msgs)
-            );
+            assert_eq!(translate(&msgs, ALL), Ok((A, want)), "{}", shape(&msgs));
         }
     }
 
@@ -378,7 +377,7 @@ mod tests {
 
     #[test]
     fn shapes_without_equivalent_are_refused() {
-        let b = Address::Seven(0x51);
+        let b = Address::seven(0x51).unwrap();
         let bad: Vec<Vec<Msg>> = vec![
             vec![],
             vec![r(2)],
@@ -389,15 +388,11 @@ mod tests {
             vec![w(&[1]), w(&[2])],
             vec![r(1), r(1)],
             vec![w(&[1]), r(1), r(1)],
-            vec![w(&[1]), Msg::read(b, 1)],
-            vec![Msg::write(Address::Ten(0x50), vec![1])],
+            vec![w(&[1]), Msg::read(b, 1).unwrap()],
+            vec![Msg::write(Address::ten(0x50).unwrap(), vec![1]).unwrap()],
         ];
         for msgs in bad {
-            assert!(
-                translate(&msgs, ALL).is_err(),
-                "{}",
-                crate::host::shape(&msgs)
-            );
+            assert!(translate(&msgs, ALL).is_err(), "{}", shape(&msgs));
         }
     }
 
@@ -407,7 +402,7 @@ mod tests {
         let (_, mut x) = translate(&msgs, ALL).unwrap();
         x.data = SmbusData::Word(0xbeef);
         scatter(&x, &mut msgs);
-        assert_eq!(msgs[1].buf, vec![0xef, 0xbe]);
+        assert_eq!(msgs[1].data(), [0xef, 0xbe]);
 
         let mut back = SmbusXfer {
             data: SmbusData::Word(0),
@@ -434,7 +429,7 @@ mod tests {
         ];
         for g in groups {
             for x in candidates(&g) {
-                assert_eq!(to_msgs(A, &x), g, "{x:?}");
+                assert_eq!(to_msgs(A, &x).unwrap().msgs(), g, "{x:?}");
             }
         }
     }

@@ -36,7 +36,10 @@
 
 #![deny(unsafe_code)]
 
-use crate::host::{self, Address, HostError, I2cAdapter, Msg, MAX_MSGS, MAX_MSG_LEN};
+use crate::{
+    host::{self, HostError, I2cAdapter},
+    i2c::{Address, LimitError, Msg, Transfer, MAX_MSGS, MAX_MSG_LEN},
+};
 
 /// QEMU I2C target events (`enum i2c_event`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,10 +65,28 @@ pub enum ConfigError {
     Reserved(Address),
 }
 
+/// Why a byte or a START was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    /// The host transfer failed (a NACK of the client among others).
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// The controller wrote more than one message may carry.
+    #[error(transparent)]
+    Limit(#[from] LimitError),
+}
+
+impl TargetError {
+    /// Whether this is a plain NACK of the client.
+    pub fn is_nack(&self) -> bool {
+        matches!(self, Self::Host(e) if e.is_nack())
+    }
+}
+
 #[derive(Debug)]
 enum State {
     Idle,
-    Writing(Vec<Vec<u8>>),
+    Writing(Vec<Msg>),
     Reading { data: Vec<u8>, pos: usize },
 }
 
@@ -76,7 +97,7 @@ pub struct Passthrough<A> {
     addr: Address,
     prefetch: usize,
     state: State,
-    error: Option<HostError>,
+    error: Option<TargetError>,
 }
 
 impl<A: I2cAdapter> Passthrough<A> {
@@ -100,7 +121,7 @@ impl<A: I2cAdapter> Passthrough<A> {
 
     /// Handles a START or STOP event. `Ok` acknowledges a START; `Err`
     /// NACKs it (its cause is also kept for [`Self::take_error`]).
-    pub fn event(&mut self, ev: Event) -> Result<(), HostError> {
+    pub fn event(&mut self, ev: Event) -> Result<(), TargetError> {
         let r = match ev {
             Event::StartSend => self.start_send(),
             Event::StartRecv => self.start_recv(),
@@ -128,17 +149,13 @@ impl<A: I2cAdapter> Passthrough<A> {
     }
 
     /// A byte from the controller; `Err` NACKs it.
-    pub fn send(&mut self, byte: u8) -> Result<(), HostError> {
+    pub fn send(&mut self, byte: u8) -> Result<(), TargetError> {
         let r = match &mut self.state {
             State::Writing(msgs) => match msgs.last_mut() {
-                Some(m) if m.len() < MAX_MSG_LEN => {
-                    m.push(byte);
-                    Ok(())
-                }
-                Some(m) => Err(HostError::MessageTooLong { len: m.len() + 1 }),
-                None => Err(HostError::EmptyTransfer),
+                Some(m) => m.push(byte).map_err(TargetError::from),
+                None => Err(LimitError::EmptyTransfer.into()),
             },
-            _ => Err(HostError::Nack { addr: self.addr }),
+            _ => Err(HostError::Nack { addr: self.addr }.into()),
         };
         if let Err(e) = &r {
             self.error = Some(e.clone());
@@ -170,7 +187,7 @@ impl<A: I2cAdapter> Passthrough<A> {
     }
 
     /// Takes the last error, for logging.
-    pub fn take_error(&mut self) -> Option<HostError> {
+    pub fn take_error(&mut self) -> Option<TargetError> {
         self.error.take()
     }
 
@@ -179,22 +196,23 @@ impl<A: I2cAdapter> Passthrough<A> {
         &self.adapter
     }
 
-    fn start_send(&mut self) -> Result<(), HostError> {
+    fn start_send(&mut self) -> Result<(), TargetError> {
+        let empty = Msg::write(self.addr, Vec::new())?;
         match std::mem::replace(&mut self.state, State::Idle) {
             State::Writing(mut msgs) => {
                 // Leave room for a read message after the writes.
                 if msgs.len() + 1 >= MAX_MSGS {
                     self.flush(std::mem::take(&mut msgs), None)?;
                 }
-                msgs.push(Vec::new());
+                msgs.push(empty);
                 self.state = State::Writing(msgs);
             }
-            State::Idle | State::Reading { .. } => self.state = State::Writing(vec![Vec::new()]),
+            State::Idle | State::Reading { .. } => self.state = State::Writing(vec![empty]),
         }
         Ok(())
     }
 
-    fn start_recv(&mut self) -> Result<(), HostError> {
+    fn start_recv(&mut self) -> Result<(), TargetError> {
         let writes = match std::mem::replace(&mut self.state, State::Idle) {
             State::Writing(msgs) => msgs,
             _ => Vec::new(),
@@ -205,28 +223,25 @@ impl<A: I2cAdapter> Passthrough<A> {
     }
 
     /// One transfer: `writes` then a read of `prefetch` bytes.
-    fn read(&mut self, writes: Vec<Vec<u8>>) -> Result<Vec<u8>, HostError> {
+    fn read(&mut self, writes: Vec<Msg>) -> Result<Vec<u8>, TargetError> {
         self.flush(writes, Some(self.prefetch))
             .map(|read| read.unwrap_or_default())
     }
 
     fn flush(
         &mut self,
-        writes: Vec<Vec<u8>>,
+        mut msgs: Vec<Msg>,
         read: Option<usize>,
-    ) -> Result<Option<Vec<u8>>, HostError> {
-        let mut msgs: Vec<Msg> = writes
-            .into_iter()
-            .map(|w| Msg::write(self.addr, w))
-            .collect();
+    ) -> Result<Option<Vec<u8>>, TargetError> {
         if let Some(n) = read {
-            msgs.push(Msg::read(self.addr, n));
+            msgs.push(Msg::read(self.addr, n)?);
         }
         if msgs.is_empty() {
             return Ok(None);
         }
-        host::transfer(&mut self.adapter, &mut msgs).map_err(|f| f.error)?;
-        Ok(read.and_then(|_| msgs.pop()).map(|m| m.buf))
+        let mut t = Transfer::new(msgs)?;
+        host::transfer(&mut self.adapter, &mut t).map_err(|f| f.error)?;
+        Ok(read.and_then(|_| t.into_msgs().pop()).map(Msg::into_data))
     }
 }
 
@@ -239,7 +254,7 @@ mod tests {
         let sim = SimAdapter::from_spec(spec).unwrap();
         let h = sim.handle();
         (
-            Passthrough::new(sim, Address::Seven(addr), prefetch).unwrap(),
+            Passthrough::new(sim, Address::seven(addr).unwrap(), prefetch).unwrap(),
             h,
         )
     }
@@ -360,9 +375,9 @@ mod tests {
         }
         assert_eq!(
             p.send(0),
-            Err(HostError::MessageTooLong {
+            Err(TargetError::Limit(LimitError::MessageTooLong {
                 len: MAX_MSG_LEN + 1
-            })
+            }))
         );
     }
 
@@ -405,16 +420,16 @@ mod tests {
     fn config_is_checked() {
         let sim = || SimAdapter::from_spec("").unwrap();
         assert_eq!(
-            Passthrough::new(sim(), Address::Seven(0x50), 0).unwrap_err(),
+            Passthrough::new(sim(), Address::seven(0x50).unwrap(), 0).unwrap_err(),
             ConfigError::Prefetch(0)
         );
         assert_eq!(
-            Passthrough::new(sim(), Address::Seven(0x50), MAX_MSG_LEN + 1).unwrap_err(),
+            Passthrough::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1).unwrap_err(),
             ConfigError::Prefetch(MAX_MSG_LEN + 1)
         );
         assert_eq!(
-            Passthrough::new(sim(), Address::Seven(0x02), 1).unwrap_err(),
-            ConfigError::Reserved(Address::Seven(0x02))
+            Passthrough::new(sim(), Address::seven(0x02).unwrap(), 1).unwrap_err(),
+            ConfigError::Reserved(Address::seven(0x02).unwrap())
         );
     }
 }

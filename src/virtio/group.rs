@@ -30,11 +30,12 @@
 //! a transfer open across calls.
 
 use super::{
-    request::{Data, Parsed, Request, RequestError},
+    request::{Parsed, Request, RequestError},
     response::Outcome,
 };
 use crate::{
-    host::{self, Address, HostError, I2cAdapter, Msg, MAX_MSGS},
+    host::{self, HostError, I2cAdapter},
+    i2c::{check_msg_count, Address, LimitError, Msg, Transfer, MAX_MSGS},
     policy::Policy,
 };
 
@@ -172,6 +173,16 @@ impl GroupError {
     }
 }
 
+/// A group outside the transfer limits.
+fn limit_error(e: LimitError) -> GroupError {
+    match e {
+        LimitError::TooManyMessages { count } => GroupError::TooMany { count },
+        // A group has at least one request, and requests are messages
+        // within the length limit by construction.
+        LimitError::EmptyTransfer | LimitError::MessageTooLong { .. } => GroupError::Internal,
+    }
+}
+
 /// The result of one job: an outcome per request, and the error if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobResult {
@@ -234,7 +245,7 @@ impl<A: I2cAdapter> Executor<A> {
             Some(GroupError::PreviousPartFailed)
         } else {
             match self.validate(requests) {
-                Ok(()) => self.transfer(outcomes),
+                Ok(t) => self.transfer(t, outcomes),
                 Err(e) => Some(e),
             }
         };
@@ -249,24 +260,28 @@ impl<A: I2cAdapter> Executor<A> {
     fn validate(
         &mut self,
         requests: impl ExactSizeIterator<Item = Result<Request, RequestError>>,
-    ) -> Result<(), GroupError> {
+    ) -> Result<Transfer, GroupError> {
         self.msgs.clear();
         let count = requests.len();
+        let limit = check_msg_count(count).err().map(limit_error);
+        let too_many = limit.is_some();
         let mut first_malformed = None;
+        let mut not_allowed = None;
         for (index, r) in requests.enumerate() {
             match r {
                 Err(source) => {
                     first_malformed.get_or_insert(GroupError::Malformed { index, source });
                 }
-                Ok(r) if first_malformed.is_none() && count <= MAX_MSGS => {
-                    let host = self.policy.map(r.addr).ok_or(GroupError::NotAllowed {
-                        index,
-                        addr: r.addr,
-                    })?;
-                    self.msgs.push(match r.data {
-                        Data::Read(len) => Msg::read(host, len),
-                        Data::Write(buf) => Msg::write(host, buf),
-                    });
+                Ok(m) if first_malformed.is_none() && not_allowed.is_none() && !too_many => {
+                    match self.policy.map(m.addr()) {
+                        Some(host) => self.msgs.push(m.with_addr(host)),
+                        None => {
+                            not_allowed = Some(GroupError::NotAllowed {
+                                index,
+                                addr: m.addr(),
+                            });
+                        }
+                    }
                 }
                 Ok(_) => {}
             }
@@ -274,35 +289,38 @@ impl<A: I2cAdapter> Executor<A> {
         if let Some(e) = first_malformed {
             return Err(e);
         }
-        if count > MAX_MSGS {
-            return Err(GroupError::TooMany { count });
+        if let Some(e) = limit.or(not_allowed) {
+            return Err(e);
         }
-        Ok(())
+        Transfer::new(std::mem::take(&mut self.msgs)).map_err(limit_error)
     }
 
-    /// Runs the validated messages; returns the error and pushes outcomes
+    /// Runs the validated transfer; returns the error and pushes outcomes
     /// only for a transfer that reached the adapter.
-    fn transfer(&mut self, outcomes: &mut Vec<Outcome>) -> Option<GroupError> {
-        let msgs = &mut self.msgs;
-        let (completed, error) = match host::transfer(&mut self.adapter, msgs) {
-            Ok(()) => (msgs.len(), None),
+    fn transfer(&mut self, mut t: Transfer, outcomes: &mut Vec<Outcome>) -> Option<GroupError> {
+        let n = t.msgs().len();
+        let (completed, error) = match host::transfer(&mut self.adapter, &mut t) {
+            Ok(()) => (n, None),
             Err(f) => (
-                f.completed.min(msgs.len()),
+                f.completed.min(n),
                 Some(GroupError::Host {
                     completed: f.completed,
                     error: f.error,
                 }),
             ),
         };
+        let mut msgs = t.into_msgs();
         outcomes.extend(msgs.drain(..).enumerate().map(|(i, m)| {
             if i >= completed {
                 Outcome::Err
-            } else if m.read {
-                Outcome::Ok(Some(m.buf))
+            } else if m.is_read() {
+                Outcome::Ok(Some(m.into_data()))
             } else {
                 Outcome::Ok(None)
             }
         }));
+        // Keep the allocation for the next group.
+        self.msgs = msgs;
         error
     }
 }
@@ -312,17 +330,14 @@ mod tests {
     use super::*;
     use crate::host::sim::SimAdapter;
 
-    fn req(addr: u8, data: Data) -> Result<Request, RequestError> {
-        Ok(Request {
-            addr: Address::Seven(addr),
-            data,
-        })
+    fn s(addr: u8) -> Address {
+        Address::seven(addr).unwrap()
     }
     fn w(addr: u8, d: &[u8]) -> Result<Request, RequestError> {
-        req(addr, Data::Write(d.to_vec()))
+        Ok(Msg::write(s(addr), d.to_vec()).unwrap())
     }
     fn r(addr: u8, n: usize) -> Result<Request, RequestError> {
-        req(addr, Data::Read(n))
+        Ok(Msg::read(s(addr), n).unwrap())
     }
     fn job(requests: Vec<Result<Request, RequestError>>) -> Job {
         Job {
@@ -385,7 +400,7 @@ mod tests {
             res.error,
             Some(GroupError::NotAllowed {
                 index: 1,
-                addr: Address::Seven(0x48)
+                addr: s(0x48)
             })
         );
         assert!(res.error.unwrap().is_guest_error());

@@ -19,25 +19,11 @@ use super::{
     sg::{Sg, SgError},
     OUT_HDR_LEN, VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD,
 };
-use crate::host::{Address, MAX_MSG_LEN};
+use crate::i2c::{check_msg_len, Address, Msg, MAX_MSG_LEN};
 
-/// Direction and data of a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Data {
-    /// Read this many bytes.
-    Read(usize),
-    /// Write these bytes (a copy; guest memory is not referenced).
-    Write(Vec<u8>),
-}
-
-/// A valid request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Request {
-    /// The target, decoded from the spec's address encoding.
-    pub addr: Address,
-    /// What to do.
-    pub data: Data,
-}
+/// A valid request: one I2C message to the guest address it names (a
+/// write carries a copy of its data; guest memory is not referenced).
+pub type Request = Msg;
 
 /// Why a request is malformed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -129,9 +115,11 @@ pub fn decode_address(raw: u16) -> Result<Address, RequestError> {
 
 /// Encodes an address as the driver would (for tests and tools).
 pub fn encode_address(addr: Address) -> u16 {
-    match addr {
-        Address::Seven(a) => u16::from(a) << 1,
-        Address::Ten(a) => ((a & 0xff) << 8) | 0xf0 | ((a >> 8) << 1),
+    let a = addr.value();
+    if addr.is_ten_bit() {
+        ((a & 0xff) << 8) | 0xf0 | ((a >> 8) << 1)
+    } else {
+        a << 1
     }
 }
 
@@ -180,27 +168,23 @@ fn parse_inner(
     // "VIRTIO_I2C_FLAGS_M_RD ... MUST be set for a read and its buf is
     // device-writable; clear for a write, buf device-readable." A buffer in
     // the other direction is a malformed request.
-    let data = if flags & VIRTIO_I2C_FLAGS_M_RD != 0 {
+    let too_long = |len| RequestError::TooLong { len };
+    if flags & VIRTIO_I2C_FLAGS_M_RD != 0 {
         if data_out != 0 {
             return Err(RequestError::ReadWithWriteBuffer { len: data_out });
         }
-        if data_in > MAX_MSG_LEN {
-            return Err(RequestError::TooLong { len: data_in });
-        }
-        Data::Read(data_in)
+        Msg::read(addr, data_in).map_err(|_| too_long(data_in))
     } else {
         if data_in != 0 {
             return Err(RequestError::WriteWithReadBuffer { len: data_in });
         }
-        if data_out > MAX_MSG_LEN {
-            return Err(RequestError::TooLong { len: data_out });
-        }
-        let mut buf = vec![0u8; data_out];
-        out.read(OUT_HDR_LEN, &mut buf)
+        // Refused before anything is allocated or copied.
+        check_msg_len(data_out).map_err(|_| too_long(data_out))?;
+        let mut msg = Msg::zeroed(addr, false, data_out).map_err(|_| too_long(data_out))?;
+        out.read(OUT_HDR_LEN, msg.data_mut())
             .map_err(RequestError::Memory)?;
-        Data::Write(buf)
-    };
-    Ok(Request { addr, data })
+        Ok(msg)
+    }
 }
 
 #[cfg(test)]
@@ -216,6 +200,19 @@ mod tests {
         v
     }
 
+    fn s(a: u8) -> Address {
+        Address::seven(a).unwrap()
+    }
+    fn t(a: u16) -> Address {
+        Address::ten(a).unwrap()
+    }
+    fn write(a: u8, d: &[u8]) -> Request {
+        Msg::write(s(a), d.to_vec()).unwrap()
+    }
+    fn read(a: u8, n: usize) -> Request {
+        Msg::read(s(a), n).unwrap()
+    }
+
     fn parse_bytes(out: &[u8], in_len: usize) -> Parsed {
         let mut o = out.to_vec();
         let s = [VolatileSlice::from(&mut o[..])];
@@ -224,22 +221,16 @@ mod tests {
 
     #[test]
     fn address_encodings() {
-        assert_eq!(decode_address(0x50 << 1), Ok(Address::Seven(0x50)));
-        assert_eq!(decode_address(0), Ok(Address::Seven(0)));
-        assert_eq!(decode_address(0x7f << 1), Ok(Address::Seven(0x7f)));
+        assert_eq!(decode_address(0x50 << 1), Ok(s(0x50)));
+        assert_eq!(decode_address(0), Ok(s(0)));
+        assert_eq!(decode_address(0x7f << 1), Ok(s(0x7f)));
         // 0x78-0x7b share the 10-bit prefix 11110 and decode as 10-bit.
-        assert_eq!(decode_address(0x7b << 1), Ok(Address::Ten(0x300)));
+        assert_eq!(decode_address(0x7b << 1), Ok(t(0x300)));
         for a in [0u16, 0x001, 0x0ff, 0x100, 0x2a5, 0x3ff] {
-            assert_eq!(
-                decode_address(encode_address(Address::Ten(a))),
-                Ok(Address::Ten(a))
-            );
+            assert_eq!(decode_address(encode_address(t(a))), Ok(t(a)));
         }
         for a in 0u8..0x78 {
-            assert_eq!(
-                decode_address(encode_address(Address::Seven(a))),
-                Ok(Address::Seven(a))
-            );
+            assert_eq!(decode_address(encode_address(s(a))), Ok(s(a)));
         }
         assert_eq!(
             decode_address(0xa1),
@@ -261,26 +252,17 @@ mod tests {
         w.extend_from_slice(&[0x10, 0x20]);
         let p = parse_bytes(&w, 1);
         assert!(p.fail_next);
-        assert_eq!(
-            p.request,
-            Ok(Request {
-                addr: Address::Seven(0x50),
-                data: Data::Write(vec![0x10, 0x20])
-            })
-        );
+        assert_eq!(p.request, Ok(write(0x50, &[0x10, 0x20])));
         let r = parse_bytes(&hdr(0x48 << 1, VIRTIO_I2C_FLAGS_M_RD), 3);
         assert!(!r.fail_next);
-        assert_eq!(r.request.unwrap().data, Data::Read(2));
+        assert_eq!(r.request, Ok(read(0x48, 2)));
         assert_eq!(
-            parse_bytes(&hdr(0x48 << 1, 0), 1).request.unwrap().data,
-            Data::Write(vec![])
+            parse_bytes(&hdr(0x48 << 1, 0), 1).request,
+            Ok(write(0x48, &[]))
         );
         assert_eq!(
-            parse_bytes(&hdr(0x48 << 1, VIRTIO_I2C_FLAGS_M_RD), 1)
-                .request
-                .unwrap()
-                .data,
-            Data::Read(0)
+            parse_bytes(&hdr(0x48 << 1, VIRTIO_I2C_FLAGS_M_RD), 1).request,
+            Ok(read(0x48, 0))
         );
     }
 
@@ -333,7 +315,7 @@ mod tests {
             VolatileSlice::from(&mut b[..]),
         ];
         let p = parse(&Sg::new(&s), 1);
-        assert_eq!(p.request.unwrap().data, Data::Write(vec![0x42]));
+        assert_eq!(p.request, Ok(write(0x50, &[0x42])));
         assert!(p.fail_next);
     }
 }

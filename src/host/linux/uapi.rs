@@ -74,7 +74,10 @@ mod tests {
     //! Values, from `include/uapi/linux/i2c-dev.h` and
     //! `include/uapi/linux/i2c.h`.
     use super::*;
-    use crate::host::{smbus, Funcs, MAX_MSGS};
+    use crate::{
+        host::smbus,
+        i2c::{Funcs, MAX_MSGS},
+    };
 
     #[test]
     fn ioctl_request_numbers() {
