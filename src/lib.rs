@@ -3,7 +3,6 @@
 //! QEMU, with a stable C ABI.
 #![deny(unsafe_code)]
 
-pub mod engine;
 pub mod ffi;
 pub mod host;
 pub mod i2c;

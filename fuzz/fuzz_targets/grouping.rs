@@ -1,77 +1,117 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Arbitrary sequences of valid and malformed requests, FAIL_NEXT flags
-//! and batch ends, through the engine on the simulation: every request
+//! and batch ends, through the request queue on the simulation: every request
 //! completes exactly once, in order, and a group refused by validation
 //! never reaches the bus.
 #![no_main]
 
+use std::sync::Mutex;
+
 use libfuzzer_sys::fuzz_target;
 use virtio_i2c_rust::{
-    engine::Engine,
     host::sim::SimAdapter,
-    i2c::{Address, Msg},
     policy::Policy,
     virtio::{
-        request::{Parsed, RequestError},
-        response::Outcome,
+        queue::{Element, Execution, RequestQueue},
+        sg::Sg,
+        VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD, VIRTIO_I2C_MSG_OK,
     },
 };
+use vm_memory::VolatileSlice;
 
-fn a(addr: u8) -> Address {
-    Address::seven(addr & 0x7f).unwrap()
+/// A request's device-writable part.
+struct El {
+    id: u64,
+    writable: Mutex<Vec<u8>>,
+}
+
+impl Element for El {
+    fn writable_len(&self) -> usize {
+        self.writable.lock().unwrap().len()
+    }
+    fn with_writable<R>(&self, f: impl FnOnce(&Sg<'_, '_>) -> R) -> R {
+        let mut w = self.writable.lock().unwrap();
+        let s = [VolatileSlice::from(&mut w[..])];
+        f(&Sg::new(&s))
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
     let sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
     let handle = sim.handle();
-    let engine = Engine::inline(sim, Policy::parse("0x48,0x50,0x51").unwrap());
+    let queue = RequestQueue::new(
+        sim,
+        Policy::parse("0x48,0x50,0x51").unwrap(),
+        false,
+        Execution::Inline,
+    )
+    .unwrap();
     let mut pushed = 0u64;
-    let mut expected_tokens = Vec::new();
+    let mut expected = Vec::new();
     for chunk in data.chunks(3) {
         let [op, addr, len] = *chunk else { break };
         if op & 0x80 != 0 {
-            engine.flush();
+            queue.flush();
             continue;
         }
         let before = handle.lock().log.len();
-        let request = match op & 0x7 {
-            0 => Err(RequestError::ReservedFlags { flags: 4 }),
-            1 | 2 => Ok(Msg::read(a(addr), usize::from(len % 40)).unwrap()),
-            _ => Ok(Msg::write(a(addr), vec![len; usize::from(len % 40)]).unwrap()),
+        let n = usize::from(len % 40);
+        let mut flags = if op & 0x8 != 0 {
+            VIRTIO_I2C_FLAGS_FAIL_NEXT
+        } else {
+            0
         };
-        let malformed = request.is_err();
-        engine.push(
-            pushed,
-            Parsed {
-                fail_next: op & 0x8 != 0,
-                in_len: 1,
-                request,
+        let (data_len, writable) = match op & 0x7 {
+            // Reserved flag bits: malformed.
+            0 => {
+                flags |= 4;
+                (0, 1)
+            }
+            1 | 2 => {
+                flags |= VIRTIO_I2C_FLAGS_M_RD;
+                (0, n + 1)
+            }
+            _ => (n, 1),
+        };
+        let malformed = op & 0x7 == 0;
+        let mut out = (u16::from(addr & 0x7f) << 1).to_le_bytes().to_vec();
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.resize(8 + data_len, len);
+        let s = [VolatileSlice::from(&mut out[..])];
+        queue.push(
+            El {
+                id: pushed,
+                writable: Mutex::new(vec![0xaa; writable]),
             },
+            &Sg::new(&s),
         );
-        expected_tokens.push(pushed);
+        expected.push(pushed);
         pushed += 1;
-        let c = engine.complete();
-        if malformed && !c.completions.is_empty() {
+        let mut done = Vec::new();
+        queue.complete(|e, used| done.push((e, used)), |_| {});
+        if malformed && !done.is_empty() {
             // A group with a malformed request put nothing on the bus.
             assert_eq!(handle.lock().log.len(), before);
         }
-        for comp in &c.completions {
-            assert_eq!(Some(comp.token), expected_tokens.first().copied());
-            expected_tokens.remove(0);
-            if let Outcome::Ok(Some(d)) = &comp.outcome {
-                assert!(d.len() < 40);
+        for (e, used) in &done {
+            assert_eq!(Some(e.id), expected.first().copied());
+            expected.remove(0);
+            let w = e.writable.lock().unwrap();
+            assert_eq!(usize::try_from(*used).unwrap(), w.len());
+            if w.last() == Some(&VIRTIO_I2C_MSG_OK) {
+                assert!(w.len() <= 40);
             }
         }
     }
-    engine.flush();
-    let c = engine.complete();
-    for comp in &c.completions {
-        assert_eq!(Some(comp.token), expected_tokens.first().copied());
-        expected_tokens.remove(0);
-    }
-    assert!(
-        expected_tokens.is_empty(),
-        "requests left without completion"
+    queue.flush();
+    queue.complete(
+        |e, _| {
+            assert_eq!(Some(e.id), expected.first().copied());
+            expected.remove(0);
+        },
+        |_| {},
     );
-    assert_eq!(engine.outstanding(), 0);
+    assert!(expected.is_empty(), "requests left without completion");
+    assert_eq!(queue.outstanding(), 0);
 });

@@ -10,10 +10,7 @@
 //! thread when results are ready; the transport then schedules
 //! `vi2c_device_complete` on its own thread.
 
-use std::{
-    ffi::{c_char, c_void, CString},
-    sync::Mutex,
-};
+use std::ffi::{c_char, c_void, CString};
 
 use super::{
     adapter::{take_with_config, vi2c_adapter, AnyAdapter},
@@ -22,10 +19,14 @@ use super::{
     vi2c_status, write_err,
 };
 use crate::{
-    engine::{Collected, Engine},
     host::I2cAdapter,
     policy::Policy,
-    virtio::{self, group::GroupError, request, response, sg::Sg},
+    virtio::{
+        self,
+        group::GroupError,
+        queue::{Element, Execution, RequestQueue},
+        sg::Sg,
+    },
 };
 
 /// Log message kinds passed to the `log` callback.
@@ -74,9 +75,25 @@ pub type vi2c_complete_fn =
 /// Called for each request dropped by `vi2c_device_reset`.
 pub type vi2c_drop_fn = Option<unsafe extern "C" fn(opaque: *mut c_void, token: u64)>;
 
-pub(crate) struct Token {
+/// A request as the C transport handed it in: its token and its
+/// device-writable iovecs.
+pub(crate) struct GuestElement {
     token: u64,
-    input: IoVecs,
+    writable: IoVecs,
+}
+
+impl Element for GuestElement {
+    fn writable_len(&self) -> usize {
+        self.writable.total_len()
+    }
+
+    fn with_writable<R>(&self, f: impl FnOnce(&Sg<'_, '_>) -> R) -> R {
+        // SAFETY: the contract of vi2c_device_push: the device-writable
+        // memory of a request stays valid, and is accessed only by the
+        // guest and this library, until the request is completed or
+        // reset; completion and reset run on a thread allowed to write it.
+        unsafe { guest::with_slices(&self.writable, |s| f(&Sg::new(s))) }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -91,10 +108,7 @@ unsafe impl Sync for Opaque {}
 /// A virtio-i2c device. Opaque; created by `vi2c_device_new`, freed by
 /// `vi2c_device_free`.
 pub struct vi2c_device {
-    engine: Engine<Token, AnyAdapter>,
-    /// Completion buffer reused between `vi2c_device_complete` calls.
-    scratch: Mutex<Collected<Token>>,
-    lenient: bool,
+    queue: RequestQueue<GuestElement, AnyAdapter>,
     log: Option<unsafe extern "C" fn(*mut c_void, u32, *const c_char)>,
     opaque: Opaque,
 }
@@ -152,7 +166,7 @@ pub unsafe extern "C" fn vi2c_device_new(
                 return fail(vi2c_status::from(&e), &e.to_string());
             }
         }
-        let engine = if cfg.threaded {
+        let execution = if cfg.threaded {
             if matches!(adapter, AnyAdapter::Bus(_)) {
                 return fail(
                     vi2c_status::InvalidArgument,
@@ -169,20 +183,16 @@ pub unsafe extern "C" fn vi2c_device_new(
                 // vi2c_device_free, which joins this thread first.
                 unsafe { notify(o.0) }
             });
-            match Engine::worker(adapter, policy, notify) {
-                Ok(e) => e,
-                Err(e) => return fail(vi2c_status::Thread, &chain(&e)),
-            }
+            Execution::Worker(notify)
         } else {
-            Engine::inline(adapter, policy)
+            Execution::Inline
+        };
+        let queue = match RequestQueue::new(adapter, policy, cfg.zero_length_optional, execution) {
+            Ok(q) => q,
+            Err(e) => return fail(vi2c_status::Thread, &chain(&e)),
         };
         let dev = Box::new(vi2c_device {
-            engine,
-            scratch: Mutex::new(Collected {
-                completions: Vec::new(),
-                errors: Vec::new(),
-            }),
-            lenient: cfg.zero_length_optional,
+            queue,
             log: cfg.log,
             opaque: Opaque(cfg.opaque),
         });
@@ -220,7 +230,7 @@ pub unsafe extern "C" fn vi2c_device_set_features(
         let Some(dev) = (unsafe { dev.as_ref() }) else {
             return vi2c_status::NullArgument;
         };
-        match virtio::check_features(features, dev.lenient) {
+        match dev.queue.set_features(features) {
             Ok(()) => vi2c_status::Ok,
             Err(e) => {
                 // SAFETY: the caller's contract covers `err`/`err_len`.
@@ -262,7 +272,7 @@ pub unsafe extern "C" fn vi2c_device_push(
             return vi2c_status::NullArgument;
         };
         // SAFETY: array validity per the contract.
-        let (out, input) = match unsafe {
+        let (readable, writable) = match unsafe {
             (
                 guest::copy_iovecs(out_sg, out_num),
                 guest::copy_iovecs(in_sg, in_num),
@@ -271,11 +281,10 @@ pub unsafe extern "C" fn vi2c_device_push(
             (Ok(o), Ok(i)) => (o, i),
             _ => return vi2c_status::InvalidArgument,
         };
-        let in_len = input.total_len();
+        let elem = GuestElement { token, writable };
         // SAFETY: the out iovecs are valid for reads during this call and
         // accessed only volatilely, per the contract.
-        let parsed = unsafe { guest::with_slices(&out, |s| request::parse(&Sg::new(s), in_len)) };
-        dev.engine.push(Token { token, input }, parsed);
+        unsafe { guest::with_slices(&readable, |s| dev.queue.push(elem, &Sg::new(s))) };
         vi2c_status::Ok
     })
 }
@@ -292,7 +301,7 @@ pub unsafe extern "C" fn vi2c_device_flush(dev: *const vi2c_device) -> vi2c_stat
         // SAFETY: NULL or a live handle per the contract.
         match unsafe { dev.as_ref() } {
             Some(d) => {
-                d.engine.flush();
+                d.queue.flush();
                 vi2c_status::Ok
             }
             None => vi2c_status::NullArgument,
@@ -330,31 +339,18 @@ pub unsafe extern "C" fn vi2c_device_complete(
         let (Some(dev), Some(cb)) = (unsafe { dev.as_ref() }, cb) else {
             return 0;
         };
-        // Take the buffer out (no lock is held while C callbacks run, so
-        // they may call back into the device), fill it, put it back.
-        let mut collected = std::mem::replace(
-            &mut *dev.scratch.lock().unwrap_or_else(|p| p.into_inner()),
-            Collected {
-                completions: Vec::new(),
-                errors: Vec::new(),
-            },
+        // Collect first, call back after: the callbacks may re-enter the
+        // device (a virtqueue push can even unplug it).
+        let mut done = Vec::new();
+        dev.queue.complete(
+            |e, used| done.push((e.token, used)),
+            |e| log_group_error(dev, e),
         );
-        dev.engine.complete_into(&mut collected);
-        for e in collected.errors.drain(..) {
-            log_group_error(dev, &e);
-        }
-        let n = collected.completions.len();
-        for c in collected.completions.drain(..) {
-            // SAFETY: the in iovecs of an outstanding request are valid and
-            // writable on this thread, per vi2c_device_push's contract.
-            let used = unsafe {
-                guest::with_slices(&c.token.input, |s| response::write(&Sg::new(s), &c.outcome))
-            };
+        for (token, used) in &done {
             // SAFETY: callback supplied by the caller for this call.
-            unsafe { cb(opaque, c.token.token, used) };
+            unsafe { cb(opaque, *token, *used) };
         }
-        *dev.scratch.lock().unwrap_or_else(|p| p.into_inner()) = collected;
-        n
+        done.len()
     })
 }
 
@@ -376,7 +372,7 @@ pub unsafe extern "C" fn vi2c_device_reset(
         let Some(dev) = (unsafe { dev.as_ref() }) else {
             return 0;
         };
-        let tokens = dev.engine.reset();
+        let tokens = dev.queue.reset();
         if let Some(cb) = cb {
             for t in &tokens {
                 // SAFETY: callback supplied by the caller for this call.

@@ -76,26 +76,25 @@ pub struct Job {
 
 impl<T> Grouper<T> {
     /// Adds one request; returns `true` when it closes its group (no
-    /// FAIL_NEXT), which is then ready in [`Self::take`] or
-    /// [`Self::parts`].
+    /// FAIL_NEXT), which is then ready in [`Self::take`].
     pub fn push(&mut self, token: T, parsed: Parsed) -> bool {
         self.tokens.push(token);
         self.requests.push(parsed.request);
         !parsed.fail_next
     }
 
-    /// The open group's tokens and requests, for a caller that runs the
-    /// group in place and drains both (keeping their allocations).
-    pub fn parts(&mut self) -> (&mut Vec<T>, &mut Vec<Result<Request, RequestError>>) {
-        (&mut self.tokens, &mut self.requests)
-    }
-
-    /// Moves the open group out (a group that is handed to another thread).
-    pub fn take(&mut self, ends_open: bool) -> Batch<T> {
+    /// Moves the open group out; the next group collects into `tokens`
+    /// and `requests` (empty vectors whose allocations are reused).
+    pub fn take(
+        &mut self,
+        ends_open: bool,
+        tokens: Vec<T>,
+        requests: Vec<Result<Request, RequestError>>,
+    ) -> Batch<T> {
         Batch {
-            tokens: std::mem::take(&mut self.tokens),
+            tokens: std::mem::replace(&mut self.tokens, tokens),
             job: Job {
-                requests: std::mem::take(&mut self.requests),
+                requests: std::mem::replace(&mut self.requests, requests),
                 ends_open,
             },
         }
@@ -364,15 +363,13 @@ mod tests {
         let mut g = Grouper::default();
         assert!(!g.push(1, parsed(true)));
         assert!(g.push(2, parsed(false)));
-        let b = g.take(false);
+        let b = g.take(false, Vec::new(), Vec::new());
         assert_eq!(b.tokens, vec![1, 2]);
         assert_eq!(b.job.requests.len(), 2);
         assert_eq!(g.pending(), 0);
         assert!(!g.push(3, parsed(true)));
         assert_eq!(g.pending(), 1);
-        let (t, r) = g.parts();
-        assert_eq!((t.len(), r.len()), (1, 1));
-        let b = g.take(true);
+        let b = g.take(true, Vec::new(), Vec::new());
         assert_eq!((b.tokens, b.job.ends_open), (vec![3], true));
         assert!(!g.push(4, parsed(true)));
         assert_eq!(g.clear(), vec![4]);

@@ -6,7 +6,8 @@
 //! virtio 1.2, §5.16 "I2C Adapter Device" (device ID 34, one virtqueue
 //! `requestq`, no configuration space).
 //!
-//! Data flow for one request (one virtqueue element):
+//! [`queue::RequestQueue`] is the device: a request enters it once
+//! (`push`) and leaves it once (`complete`). On the way:
 //! 1. [`request::parse`] reads the device-readable part (`struct
 //!    virtio_i2c_out_hdr` and, for a write, the data) exactly once through
 //!    [`vm_memory::VolatileSlice`]s and checks every device requirement; the
@@ -18,7 +19,8 @@
 //! 3. [`group::Executor`] validates the whole group (every request parsed,
 //!    at most 42 messages, every address allowed by the
 //!    [`Policy`](crate::policy::Policy)) and only then runs it as one
-//!    transfer on the host adapter.
+//!    transfer on the host adapter: inline, or on the queue's worker
+//!    thread for adapters whose transfers may block.
 //! 4. [`response::write`] writes the read data, then the status byte, into
 //!    the device-writable part.
 //!
@@ -30,6 +32,7 @@
 #![deny(unsafe_code)]
 
 pub mod group;
+pub mod queue;
 pub mod request;
 pub mod response;
 pub mod sg;

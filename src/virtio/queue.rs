@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The request queue: the virtio-i2c device's one request path.
+//!
+//! A request is entered once ([`RequestQueue::push`], with its
+//! device-readable buffers) and left once ([`RequestQueue::complete`],
+//! which writes its result into its device-writable buffers and hands its
+//! element back with the used length). In between:
+//!
+//! ```text
+//! push ── parse (request.rs) ── group (group.rs) ──> job queue ──> execute ──> results
+//!                                                     (bounded)      │            │
+//!                                        the caller's thread (inline) │            │
+//!                                        or the worker thread ────────┘            │
+//! complete <── write-back (response.rs) <── results in submission order ───────────┘
+//! ```
+//!
+//! There is one execution path, `execute`: it runs the oldest job on the
+//! executor (validation, address policy, one transfer). Who calls it is the
+//! only difference between the two kinds of adapter:
+//! - an adapter that never blocks (QEMU's emulated bus, whose device models
+//!   must run under QEMU's big lock) is run inline, by the thread that
+//!   pushed the request, before `push` returns;
+//! - an adapter whose transfers may block (Linux i2c-dev) is run by one
+//!   worker thread that the queue owns, one group at a time, in order; the
+//!   `notify` callback tells the transport that results are ready, and the
+//!   transport calls `complete` from its own thread.
+//!
+//! Guest memory never reaches the worker: requests are parsed into bounce
+//! buffers by `push`, and results are written back by `complete`. Elements
+//! (the transport's handle of a request, QEMU's virtqueue element) stay on
+//! the transport's side too.
+//!
+//! Locks: the state (grouping, submitted elements, the job queue, results)
+//! and the runner (the executor, held while a group runs). The worker takes
+//! the runner first and the state only briefly around a run, so `push`,
+//! `complete` and `reset` never wait for a host transfer. An inline queue
+//! runs groups with both held (state first): it has no worker to contend
+//! with, and its transfers run under QEMU's big lock anyway.
+
+use std::{
+    collections::VecDeque,
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread,
+};
+
+use super::{
+    check_features,
+    group::{Executor, GroupError, Grouper, Job},
+    request::{self, Request, RequestError},
+    response::{self, Outcome},
+    sg::Sg,
+    FeatureError,
+};
+use crate::{
+    host::{linux::SignalsBlocked, I2cAdapter},
+    policy::Policy,
+};
+
+/// Called on the worker thread when results are ready.
+pub type Notify = Box<dyn Fn() + Send + Sync>;
+
+/// A request as the transport holds it: its device-writable buffers.
+pub trait Element: Send {
+    /// Length of the device-writable part (read data and status byte).
+    fn writable_len(&self) -> usize;
+
+    /// Runs `f` over the device-writable part.
+    fn with_writable<R>(&self, f: impl FnOnce(&Sg<'_, '_>) -> R) -> R;
+}
+
+/// Where groups run.
+pub enum Execution {
+    /// On the thread that pushes the request that completes a group.
+    Inline,
+    /// On a worker thread owned by the queue; `notify` is called there
+    /// after each group.
+    Worker(Notify),
+}
+
+/// Errors of [`RequestQueue::new`].
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the I2C worker thread")]
+pub struct SpawnError(#[source] pub std::io::Error);
+
+/// A group submitted and not yet completed: its elements, oldest first.
+struct Submitted<E> {
+    seq: u64,
+    elements: Vec<E>,
+}
+
+/// Most spare buffers kept of each kind.
+const SPARES: usize = 8;
+
+/// Everything but the executor, under one lock.
+struct State<E> {
+    grouper: Grouper<E>,
+    /// Groups submitted and not completed, oldest first.
+    submitted: VecDeque<Submitted<E>>,
+    next_seq: u64,
+    /// Groups waiting to run, oldest first.
+    jobs: VecDeque<(u64, Job)>,
+    /// Results not yet collected, in the order the groups ran.
+    results: VecDeque<(u64, Vec<Outcome>, Option<GroupError>)>,
+    /// Counts resets; a result of an older generation is dropped.
+    generation: u64,
+    /// The queue is being dropped: the worker ends once `jobs` is empty.
+    closed: bool,
+    /// Features the driver accepted.
+    features: u64,
+    /// Emptied buffers, reused so that the request path does not allocate.
+    spare_elements: Vec<Vec<E>>,
+    spare_requests: Vec<Vec<Result<Request, RequestError>>>,
+    spare_outcomes: Vec<Vec<Outcome>>,
+}
+
+fn recycle<T>(spares: &mut Vec<Vec<T>>, mut v: Vec<T>) {
+    if spares.len() < SPARES {
+        v.clear();
+        spares.push(v);
+    }
+}
+
+struct Runner<A> {
+    exec: Executor<A>,
+    /// The generation of the last job run.
+    generation: u64,
+}
+
+struct Shared<E, A> {
+    state: Mutex<State<E>>,
+    /// Wakes the worker when a job is queued or the queue closes.
+    wake: Condvar,
+    /// Held while a group runs: one group at a time, in order.
+    runner: Mutex<Runner<A>>,
+}
+
+/// The request queue; `E` is the transport's element.
+pub struct RequestQueue<E, A: I2cAdapter + 'static> {
+    shared: Arc<Shared<E, A>>,
+    worker: Option<thread::JoinHandle<()>>,
+    lenient: bool,
+}
+
+fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
+    // A panic while holding a lock is caught at the C boundary; the state
+    // is consistent between statements, so keep serving.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A job taken off the queue, with what its run needs.
+struct Taken {
+    seq: u64,
+    generation: u64,
+    job: Job,
+    outcomes: Vec<Outcome>,
+}
+
+impl<E> State<E> {
+    /// Takes the oldest job, if any.
+    fn take(&mut self) -> Option<Taken> {
+        let (seq, job) = self.jobs.pop_front()?;
+        Some(Taken {
+            seq,
+            generation: self.generation,
+            job,
+            outcomes: self.spare_outcomes.pop().unwrap_or_default(),
+        })
+    }
+
+    /// Stores the result of a job `take` handed out, unless a reset came
+    /// meanwhile.
+    fn store(&mut self, t: Taken, error: Option<GroupError>) {
+        recycle(&mut self.spare_requests, t.job.requests);
+        if self.generation == t.generation {
+            self.results.push_back((t.seq, t.outcomes, error));
+        }
+    }
+}
+
+/// The one execution path: runs a job on the executor (validation,
+/// address policy, one transfer) and returns why its group failed, if it
+/// did. The outcomes land in `t.outcomes`.
+fn execute<A: I2cAdapter>(runner: &mut Runner<A>, t: &mut Taken) -> Option<GroupError> {
+    if runner.generation != t.generation {
+        // A reset came between the last group and this one: a failed
+        // partial group before it does not fail this one.
+        runner.exec.reset();
+        runner.generation = t.generation;
+    }
+    let n = t.job.requests.len();
+    let (exec, job, outcomes) = (&mut runner.exec, &mut t.job, &mut t.outcomes);
+    let ran = catch_unwind(AssertUnwindSafe(|| {
+        exec.run_into(job.requests.drain(..), job.ends_open, outcomes)
+    }));
+    match ran {
+        Ok(e) => e,
+        Err(_) => {
+            // A panic in an adapter must not strand the group (the guest
+            // waits for every request).
+            runner.exec.reset();
+            t.outcomes.clear();
+            t.outcomes.resize(n, Outcome::Err);
+            Some(GroupError::Internal)
+        }
+    }
+}
+
+impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
+    /// A queue running groups on `adapter` under `policy`. `lenient`
+    /// accepts drivers that do not negotiate
+    /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` ([`check_features`]).
+    pub fn new(
+        adapter: A,
+        policy: Policy,
+        lenient: bool,
+        execution: Execution,
+    ) -> Result<Self, SpawnError> {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                grouper: Grouper::default(),
+                submitted: VecDeque::new(),
+                next_seq: 0,
+                jobs: VecDeque::new(),
+                results: VecDeque::new(),
+                generation: 0,
+                closed: false,
+                features: 0,
+                spare_elements: Vec::new(),
+                spare_requests: Vec::new(),
+                spare_outcomes: Vec::new(),
+            }),
+            wake: Condvar::new(),
+            runner: Mutex::new(Runner {
+                exec: Executor::new(adapter, policy),
+                generation: 0,
+            }),
+        });
+        let worker = match execution {
+            Execution::Inline => None,
+            Execution::Worker(notify) => Some(spawn_worker(Arc::clone(&shared), notify)?),
+        };
+        Ok(Self {
+            shared,
+            worker,
+            lenient,
+        })
+    }
+
+    /// Checks and records the features the driver accepted.
+    pub fn set_features(&self, features: u64) -> Result<(), FeatureError> {
+        check_features(features, self.lenient)?;
+        lock(&self.shared.state).features = features;
+        Ok(())
+    }
+
+    /// Accepts one request: `readable` is its device-readable part, `elem`
+    /// holds its device-writable part. The request is parsed now; a group
+    /// it completes is run (inline) or queued (worker).
+    pub fn push(&self, elem: E, readable: &Sg<'_, '_>) {
+        let parsed = request::parse(readable, elem.writable_len());
+        let mut st = lock(&self.shared.state);
+        if st.grouper.push(elem, parsed) {
+            self.submit(st, false);
+        }
+    }
+
+    /// Ends a batch of available requests: an open group runs as it stands
+    /// (see [`crate::virtio::group`]).
+    pub fn flush(&self) {
+        let st = lock(&self.shared.state);
+        if st.grouper.pending() > 0 {
+            self.submit(st, true);
+        }
+    }
+
+    fn submit(&self, mut st: MutexGuard<'_, State<E>>, ends_open: bool) {
+        let st = &mut *st;
+        let elements = st.spare_elements.pop().unwrap_or_default();
+        let requests = st.spare_requests.pop().unwrap_or_default();
+        let batch = st.grouper.take(ends_open, elements, requests);
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        st.submitted.push_back(Submitted {
+            seq,
+            elements: batch.tokens,
+        });
+        st.jobs.push_back((seq, batch.job));
+        if self.worker.is_some() {
+            self.shared.wake.notify_one();
+            return;
+        }
+        // Inline: run it now, on this thread. The runner is taken with the
+        // state held; an inline queue has no worker, which takes them the
+        // other way round, so this cannot deadlock.
+        let mut runner = lock(&self.shared.runner);
+        while let Some(mut t) = st.take() {
+            let error = execute(&mut runner, &mut t);
+            st.store(t, error);
+        }
+    }
+
+    /// Completes every request whose result is ready, in submission order:
+    /// writes its result into its device-writable part, then calls
+    /// `done(element, used_len)`; each failed group is passed to `failed`
+    /// first. Returns the number of requests completed.
+    ///
+    /// Both callbacks run with the queue locked: they must not call into
+    /// it (collect what they get, and act on it after `complete`).
+    pub fn complete(
+        &self,
+        mut done: impl FnMut(E, u32),
+        mut failed: impl FnMut(&GroupError),
+    ) -> usize {
+        let mut st = lock(&self.shared.state);
+        let st = &mut *st;
+        let mut n = 0;
+        while let Some((seq, _, _)) = st.results.front() {
+            if st.submitted.front().map(|s| s.seq) != Some(*seq) {
+                // A result without its group: the group was dropped by a
+                // reset.
+                st.results.pop_front();
+                continue;
+            }
+            let (Some(sub), Some((_, mut outcomes, error))) =
+                (st.submitted.pop_front(), st.results.pop_front())
+            else {
+                break;
+            };
+            if let Some(e) = &error {
+                failed(e);
+            }
+            let mut elements = sub.elements;
+            let mut results = outcomes.drain(..);
+            for elem in elements.drain(..) {
+                let outcome = results.next().unwrap_or(Outcome::Err);
+                let used = elem.with_writable(|w| response::write(w, &outcome));
+                done(elem, used);
+                n += 1;
+            }
+            drop(results);
+            recycle(&mut st.spare_elements, elements);
+            recycle(&mut st.spare_outcomes, outcomes);
+        }
+        n
+    }
+
+    /// Drops every request not completed and returns its element, oldest
+    /// first. A group already running on the host finishes there (a
+    /// transfer cannot be stopped halfway), but its result is discarded.
+    pub fn reset(&self) -> Vec<E> {
+        let mut st = lock(&self.shared.state);
+        st.generation += 1;
+        st.results.clear();
+        let mut elements: Vec<E> = st.submitted.drain(..).flat_map(|s| s.elements).collect();
+        elements.extend(st.grouper.clear());
+        st.features = 0;
+        elements
+    }
+
+    /// Number of requests accepted and not yet completed.
+    pub fn outstanding(&self) -> usize {
+        let st = lock(&self.shared.state);
+        st.grouper.pending() + st.submitted.iter().map(|s| s.elements.len()).sum::<usize>()
+    }
+}
+
+/// Starts the worker thread, with every signal blocked from its first
+/// instruction (signals belong to the process's own threads).
+fn spawn_worker<E: Send + 'static, A: I2cAdapter + 'static>(
+    shared: Arc<Shared<E, A>>,
+    notify: Notify,
+) -> Result<thread::JoinHandle<()>, SpawnError> {
+    let blocked = SignalsBlocked::new().map_err(SpawnError)?;
+    let thread = thread::Builder::new()
+        .name("vi2c-worker".into())
+        .spawn(move || loop {
+            {
+                let mut st = lock(&shared.state);
+                while st.jobs.is_empty() && !st.closed {
+                    st = shared.wake.wait(st).unwrap_or_else(|p| p.into_inner());
+                }
+                if st.jobs.is_empty() {
+                    return;
+                }
+            }
+            let mut runner = lock(&shared.runner);
+            let Some(mut t) = lock(&shared.state).take() else {
+                continue;
+            };
+            let error = execute(&mut runner, &mut t);
+            lock(&shared.state).store(t, error);
+            drop(runner);
+            notify();
+        })
+        .map_err(SpawnError)?;
+    drop(blocked);
+    Ok(thread)
+}
+
+impl<E, A: I2cAdapter + 'static> Drop for RequestQueue<E, A> {
+    fn drop(&mut self) {
+        lock(&self.shared.state).closed = true;
+        self.shared.wake.notify_all();
+        if let Some(t) = self.worker.take() {
+            // The worker ends once the queue is empty.
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;
