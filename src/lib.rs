@@ -6,6 +6,6 @@
 pub mod ffi;
 pub mod host;
 pub mod i2c;
-pub mod passthrough;
+pub mod host_i2cdev;
 pub mod policy;
 pub mod virtio;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `vi2c_passthrough`: the host-i2cdev target (see
-//! [`crate::passthrough`]). Driven synchronously from QEMU's I2C target
+//! [`crate::host_i2cdev`]). Driven synchronously from QEMU's I2C target
 //! callbacks (`event`, `send`, `recv`).
 
 use std::ffi::{c_char, c_int};
@@ -12,7 +12,7 @@ use super::{
 use crate::{
     host::I2cAdapter,
     i2c::Address,
-    passthrough::{Event, Passthrough, TargetError},
+    host_i2cdev::{Event, HostI2cDev, TargetError},
 };
 
 /// QEMU I2C target events, passed to `vi2c_passthrough_event` as
@@ -30,7 +30,7 @@ pub enum vi2c_event {
     Nack = 3,
 }
 
-/// Passthrough configuration.
+/// HostI2cDev configuration.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct vi2c_passthrough_config {
@@ -47,7 +47,7 @@ pub struct vi2c_passthrough_config {
 /// A passthrough target. Opaque; created by `vi2c_passthrough_new`, freed
 /// by `vi2c_passthrough_free`.
 pub struct vi2c_passthrough {
-    inner: Passthrough<AnyAdapter>,
+    inner: HostI2cDev<AnyAdapter>,
 }
 
 /// Creates a passthrough target for one client of `adapter`, which it
@@ -90,7 +90,7 @@ pub unsafe extern "C" fn vi2c_passthrough_new(
         if let Err(e) = adapter.claim(addr, cfg.force) {
             return fail(vi2c_status::from(&e), &e.to_string());
         }
-        match Passthrough::new(adapter, addr, prefetch) {
+        match HostI2cDev::new(adapter, addr, prefetch) {
             Ok(inner) => {
                 // SAFETY: checked non-NULL, valid for a write.
                 unsafe { *out = Box::into_raw(Box::new(vi2c_passthrough { inner })) };
@@ -104,7 +104,7 @@ pub unsafe extern "C" fn vi2c_passthrough_new(
 fn with<R: Copy>(
     pt: *mut vi2c_passthrough,
     default: R,
-    f: impl FnOnce(&mut Passthrough<AnyAdapter>) -> R,
+    f: impl FnOnce(&mut HostI2cDev<AnyAdapter>) -> R,
 ) -> R {
     boundary(default, || {
         // SAFETY: NULL or a live handle per the callers' contracts; the

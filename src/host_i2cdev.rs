@@ -18,7 +18,7 @@
 //!   stopped);
 //! - at STOP (`finish`), buffered writes go out as one transfer. QEMU's
 //!   `FINISH` event has no status, so a failure there is only recorded
-//!   ([`Passthrough::take_error`]) for the glue to log.
+//!   ([`HostI2cDev::take_error`]) for the glue to log.
 //!
 //! Every event order:
 //!
@@ -54,7 +54,7 @@ pub enum Event {
     Nack,
 }
 
-/// Errors of [`Passthrough::new`].
+/// Errors of [`HostI2cDev::new`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     /// `prefetch` out of range.
@@ -92,7 +92,7 @@ enum State {
 
 /// The passthrough target.
 #[derive(Debug)]
-pub struct Passthrough<A> {
+pub struct HostI2cDev<A> {
     adapter: A,
     addr: Address,
     prefetch: usize,
@@ -100,7 +100,7 @@ pub struct Passthrough<A> {
     error: Option<TargetError>,
 }
 
-impl<A: I2cAdapter> Passthrough<A> {
+impl<A: I2cAdapter> HostI2cDev<A> {
     /// Forwards to `addr` on `adapter`, reading `prefetch` bytes at a time.
     /// The caller has claimed `addr` on the adapter.
     pub fn new(adapter: A, addr: Address, prefetch: usize) -> Result<Self, ConfigError> {
@@ -250,16 +250,16 @@ mod tests {
     use super::*;
     use crate::host::sim::{SimAdapter, SimHandle};
 
-    fn pt(spec: &str, addr: u8, prefetch: usize) -> (Passthrough<SimAdapter>, SimHandle) {
+    fn pt(spec: &str, addr: u8, prefetch: usize) -> (HostI2cDev<SimAdapter>, SimHandle) {
         let sim = SimAdapter::from_spec(spec).unwrap();
         let h = sim.handle();
         (
-            Passthrough::new(sim, Address::seven(addr).unwrap(), prefetch).unwrap(),
+            HostI2cDev::new(sim, Address::seven(addr).unwrap(), prefetch).unwrap(),
             h,
         )
     }
 
-    fn write(p: &mut Passthrough<SimAdapter>, bytes: &[u8]) {
+    fn write(p: &mut HostI2cDev<SimAdapter>, bytes: &[u8]) {
         p.event(Event::StartSend).unwrap();
         for b in bytes {
             p.send(*b).unwrap();
@@ -420,15 +420,15 @@ mod tests {
     fn config_is_checked() {
         let sim = || SimAdapter::from_spec("").unwrap();
         assert_eq!(
-            Passthrough::new(sim(), Address::seven(0x50).unwrap(), 0).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), 0).unwrap_err(),
             ConfigError::Prefetch(0)
         );
         assert_eq!(
-            Passthrough::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1).unwrap_err(),
             ConfigError::Prefetch(MAX_MSG_LEN + 1)
         );
         assert_eq!(
-            Passthrough::new(sim(), Address::seven(0x02).unwrap(), 1).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x02).unwrap(), 1).unwrap_err(),
             ConfigError::Reserved(Address::seven(0x02).unwrap())
         );
     }
