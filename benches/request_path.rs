@@ -14,7 +14,6 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::borrow_as_ptr)]
 
 use std::{
-    ffi::c_void,
     hint::black_box,
     ptr,
     time::{Duration, Instant},
@@ -143,10 +142,6 @@ fn rust_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
     }
 }
 
-unsafe extern "C" fn on_complete(_: *mut c_void, token: u64, used: u32) {
-    black_box((token, used));
-}
-
 /// The C ABI path: vi2c_device_push / vi2c_device_complete.
 fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
     let mut adapter = ptr::null_mut();
@@ -162,9 +157,8 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
     assert_eq!(st, vi2c_status::Ok);
     let cfg = vi2c_device_config {
         address: c"0x48,0x50".as_ptr(),
-        force: false,
-        zero_length_optional: false,
-        threaded: false,
+        force: 0,
+        zero_length_optional: 0,
         notify: None,
         log: None,
         opaque: ptr::null_mut(),
@@ -188,13 +182,14 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
             )
         })
         .collect();
+    let mut done = [vi2c_completion::default(); 4];
     move || {
         for (i, (o, inb)) in iovs.iter().enumerate() {
             // SAFETY: the iovecs describe the live buffers of `reqs`.
-            unsafe { vi2c_device_push(dev, i as u64, o, 1, inb, 1) };
+            unsafe { vi2c_device_push(dev, i as u64, o, 1, inb, 1, ptr::null_mut(), 0) };
         }
-        // SAFETY: live device, matching callback.
-        black_box(unsafe { vi2c_device_complete(dev, Some(on_complete), ptr::null_mut()) });
+        // SAFETY: live device; `done` has room for 4 entries.
+        black_box(unsafe { vi2c_device_complete(dev, done.as_mut_ptr(), done.len()) });
     }
 }
 

@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-/* ABI version: that of the crate, 0.1.0. */
+/* ABI version: that of the crate, 0.2.0. */
 #define VI2C_ABI_VERSION_MAJOR 0
-#define VI2C_ABI_VERSION_MINOR 1
+#define VI2C_ABI_VERSION_MINOR 2
 #define VI2C_ABI_VERSION_PATCH 0
 #define VI2C_ABI_VERSION ((VI2C_ABI_VERSION_MAJOR << 16) | (VI2C_ABI_VERSION_MINOR << 8) | VI2C_ABI_VERSION_PATCH)
 
@@ -76,6 +76,11 @@ enum vi2c_status
    A thread could not be started.
    */
   VI2C_STATUS_THREAD = 11,
+  /*
+   The library and the header the caller was built with have
+   incompatible ABI versions.
+   */
+  VI2C_STATUS_ABI_MISMATCH = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -86,7 +91,7 @@ typedef uint32_t vi2c_status;
 #endif // __cplusplus
 
 /*
- Log message kinds passed to the `log` callback.
+ Kinds of run-time messages passed to the `log` callback.
  */
 enum vi2c_log_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -103,7 +108,8 @@ enum vi2c_log_kind
    */
   VI2C_LOG_KIND_HOST_ERROR = 2,
   /*
-   A target did not acknowledge: routine during bus scans (QEMU: trace).
+   A target did not acknowledge: routine during bus scans (QEMU: a
+   trace event).
    */
   VI2C_LOG_KIND_NACK = 3,
 };
@@ -116,7 +122,7 @@ typedef uint32_t vi2c_log_kind;
 #endif // __cplusplus
 
 /*
- QEMU I2C target events, passed to `vi2c_passthrough_event` as
+ QEMU I2C target events, passed to `vi2c_host_i2cdev_event` as
  `uint32_t`. Values are fixed.
  */
 enum vi2c_event
@@ -150,10 +156,9 @@ typedef uint32_t vi2c_event;
 #endif // __cplusplus
 
 /*
- A host adapter. Opaque; created by `vi2c_adapter_open_linux`,
- `vi2c_adapter_new_bus` or `vi2c_adapter_new_sim`; consumed by
- `vi2c_device_new` or `vi2c_passthrough_new`, or freed with
- `vi2c_adapter_free`.
+ A host adapter. Opaque; created by `vi2c_adapter_open_linux` or
+ `vi2c_adapter_new_bus`; consumed by `vi2c_device_new` or
+ `vi2c_host_i2cdev_new`, or freed with `vi2c_adapter_free`.
  */
 typedef struct vi2c_adapter vi2c_adapter;
 
@@ -164,10 +169,10 @@ typedef struct vi2c_adapter vi2c_adapter;
 typedef struct vi2c_device vi2c_device;
 
 /*
- A passthrough target. Opaque; created by `vi2c_passthrough_new`, freed
- by `vi2c_passthrough_free`.
+ A host-i2cdev target. Opaque; created by `vi2c_host_i2cdev_new`, freed
+ by `vi2c_host_i2cdev_free`.
  */
-typedef struct vi2c_passthrough vi2c_passthrough;
+typedef struct vi2c_host_i2cdev vi2c_host_i2cdev;
 
 /*
  Options of a Linux adapter; negative values keep the kernel's default.
@@ -213,6 +218,13 @@ typedef struct {
 } vi2c_bus_ops;
 
 /*
+ The `log` callback of a device or host-i2cdev configuration:
+ `kind` is a `vi2c_log_kind`, `msg` a NUL-terminated message valid during
+ the call.
+ */
+typedef void (*vi2c_log_fn)(void *opaque, uint32_t kind, const char *msg);
+
+/*
  Device configuration.
  */
 typedef struct {
@@ -222,28 +234,25 @@ typedef struct {
    */
   const char *address;
   /*
-   Take addresses bound to a kernel driver anyway.
+   1: take addresses bound to a kernel driver anyway; 0: refuse them.
    */
-  bool force;
+  uint8_t force;
   /*
-   Accept drivers that do not negotiate
-   `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`.
+   1: accept drivers that do not negotiate
+   `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`; 0: refuse them.
    */
-  bool zero_length_optional;
+  uint8_t zero_length_optional;
   /*
-   Run groups on a worker thread (host adapters) instead of inline.
-   */
-  bool threaded;
-  /*
-   Threaded devices: called on the worker thread when results are
-   ready. Required when `threaded`.
+   Called on the device's worker thread when results are ready.
+   Required when the adapter's transfers may block (a Linux adapter);
+   unused otherwise (results are ready when push or flush returns).
    */
   void (*notify)(void *opaque);
   /*
    Called with a message for each failed group, on the thread that
    calls `vi2c_device_complete`. May be NULL.
    */
-  void (*log)(void *opaque, uint32_t kind, const char *msg);
+  vi2c_log_fn log;
   /*
    Passed to `notify` and `log`.
    */
@@ -251,11 +260,19 @@ typedef struct {
 } vi2c_device_config;
 
 /*
- Called for each completed request: the token given to
- `vi2c_device_push` and the number of bytes written into its
- device-writable part.
+ One completed request: the token given to `vi2c_device_push` and the
+ number of bytes written into its device-writable part.
  */
-typedef void (*vi2c_complete_fn)(void *opaque, uint64_t token, uint32_t used_len);
+typedef struct {
+  /*
+   The request's token.
+   */
+  uint64_t token;
+  /*
+   Bytes written into its device-writable part.
+   */
+  uint32_t used_len;
+} vi2c_completion;
 
 /*
  Called for each request dropped by `vi2c_device_reset`.
@@ -263,7 +280,7 @@ typedef void (*vi2c_complete_fn)(void *opaque, uint64_t token, uint32_t used_len
 typedef void (*vi2c_drop_fn)(void *opaque, uint64_t token);
 
 /*
- Passthrough configuration.
+ host-i2cdev configuration.
  */
 typedef struct {
   /*
@@ -271,18 +288,28 @@ typedef struct {
    */
   uint16_t host_address;
   /*
-   `host_address` is a 10-bit address.
+   1: `host_address` is a 10-bit address; 0: a 7-bit one.
    */
-  bool ten_bit;
+  uint8_t ten_bit;
+  /*
+   1: take an address bound to a kernel driver anyway; 0: refuse it.
+   */
+  uint8_t force;
   /*
    Bytes read ahead at a read START (1-8192).
    */
   uint32_t prefetch;
   /*
-   Take an address bound to a kernel driver anyway.
+   Called with a message when something goes wrong (a host error, a
+   NACK of the client, a guest mistake), on the thread that made the
+   call. May be NULL.
    */
-  bool force;
-} vi2c_passthrough_config;
+  vi2c_log_fn log;
+  /*
+   Passed to `log`.
+   */
+  void *opaque;
+} vi2c_host_i2cdev_config;
 
 #ifdef __cplusplus
 extern "C" {
@@ -296,10 +323,33 @@ extern "C" {
 uint32_t vi2c_abi_version(void);
 
 /*
+ Whether code built against the header of ABI version `built_for`
+ (pass `VI2C_ABI_VERSION`) may use this library: the major versions are
+ equal and, before 1.0, the minor versions too (a 0.x minor release may
+ change the ABI). On a mismatch the message names both versions.
+
+ # Safety
+ `err` is NULL or valid for writes of `err_len` bytes.
+ */
+vi2c_status vi2c_abi_check(uint32_t built_for, char *err, size_t err_len);
+
+/*
  A static, NUL-terminated description of `status`; unknown values get
  "unknown status". Never NULL; never to be freed.
  */
 const char *vi2c_status_str(uint32_t status);
+
+/*
+ Checks an address policy string (the `address` syntax of
+ `vi2c_device_config`) without touching any adapter: `VI2C_STATUS_OK`, or
+ `VI2C_STATUS_INVALID_ARGUMENT` with a message naming the offending
+ token.
+
+ # Safety
+ `address` is NULL or a NUL-terminated string; `err` is NULL or valid for
+ writes of `err_len` bytes.
+ */
+vi2c_status vi2c_policy_check(const char *address, char *err, size_t err_len);
 
 /*
  Opens a Linux i2c-dev adapter. `host` is a path (`/dev/i2c-3`, or a
@@ -307,11 +357,12 @@ const char *vi2c_status_str(uint32_t status);
  `/sys/bus/i2c/devices/i2c-N/name`. `opts` may be NULL.
 
  On success `*out` receives a handle the caller owns. On failure a
- message goes to `err` (may be NULL) and `*out` is untouched.
+ message goes to `err` and `*out` is untouched.
 
  # Safety
- `host` is a NUL-terminated string; `opts` is NULL or valid; `out` is
- valid for a write; `err` is NULL or valid for `err_len` bytes.
+ `host` is NULL or a NUL-terminated string; `opts` is NULL or valid;
+ `out` is NULL or valid for a write; `err` is NULL or valid for writes
+ of `err_len` bytes.
  */
 vi2c_status vi2c_adapter_open_linux(const char *host,
                                     const vi2c_linux_options *opts,
@@ -321,29 +372,22 @@ vi2c_status vi2c_adapter_open_linux(const char *host,
 
 /*
  Wraps byte-level bus callbacks (QEMU's emulated I2C bus) as an adapter.
- The callbacks run on the threads that call into the device or target
- using the adapter; such an adapter cannot serve a threaded device.
- `name` (may be NULL) is used in messages.
+ Such an adapter never blocks: the callbacks run on the threads that
+ call into the device or host-i2cdev using it. `name` (may be NULL) is
+ used in messages.
 
  # Safety
- `ops` is valid; its callbacks and `opaque` stay valid until the adapter
- (or the device that consumed it) is freed; `name` is NULL or a
- NUL-terminated string; `out` is valid for a write.
+ `ops` is NULL or valid; its callbacks and `opaque` stay valid until the
+ adapter (or the object that consumed it) is freed; `name` is NULL or a
+ NUL-terminated string; `out` is NULL or valid for a write; `err` is
+ NULL or valid for writes of `err_len` bytes.
  */
 vi2c_status vi2c_adapter_new_bus(const vi2c_bus_ops *ops,
                                  void *opaque,
                                  const char *name,
-                                 vi2c_adapter **out);
-
-/*
- Creates a simulated bus from a spec such as
- `eeprom@0x50,regs@0x48,smbus-only` (for tests and demonstrations).
-
- # Safety
- `spec` is a NUL-terminated string; `out` is valid for a write; `err` is
- NULL or valid for `err_len` bytes.
- */
-vi2c_status vi2c_adapter_new_sim(const char *spec, vi2c_adapter **out, char *err, size_t err_len);
+                                 vi2c_adapter **out,
+                                 char *err,
+                                 size_t err_len);
 
 /*
  The adapter's functionality bits (`I2C_FUNC_*`); 0 for NULL.
@@ -364,11 +408,14 @@ void vi2c_adapter_free(vi2c_adapter *adapter);
 /*
  Creates a device on `adapter`, which it always consumes (also on
  failure). Claims every host address of `cfg->address` on the adapter.
+ A Linux adapter is run on a worker thread (`cfg->notify` required); a
+ bus adapter inline.
 
  # Safety
- `cfg` is valid and its strings NUL-terminated; its callbacks and opaque
- stay valid until `vi2c_device_free`; `adapter` is a live handle; `out`
- is valid for a write; `err` is NULL or valid for `err_len` bytes.
+ `cfg` is NULL or valid and its strings NUL-terminated; its callbacks
+ and opaque stay valid until `vi2c_device_free`; `adapter` is NULL or a
+ live handle; `out` is NULL or valid for a write; `err` is NULL or valid
+ for writes of `err_len` bytes.
  */
 vi2c_status vi2c_device_new(const vi2c_device_config *cfg,
                             vi2c_adapter *adapter,
@@ -391,7 +438,8 @@ uint64_t vi2c_device_features(void);
  offer.
 
  # Safety
- `dev` is a live handle; `err` is NULL or valid for `err_len` bytes.
+ `dev` is NULL or a live handle; `err` is NULL or valid for writes of
+ `err_len` bytes.
  */
 vi2c_status vi2c_device_set_features(const vi2c_device *dev,
                                      uint64_t features,
@@ -409,41 +457,46 @@ vi2c_status vi2c_device_set_features(const vi2c_device *dev,
  any other status means the request was not accepted.
 
  # Safety
- `dev` is a live handle. The iovec arrays are valid for `out_num` and
- `in_num` entries (or NULL when 0) during the call. The memory the
+ `dev` is NULL or a live handle. The iovec arrays are valid for `out_num`
+ and `in_num` entries (or NULL when 0) during the call. The memory the
  `in_sg` entries describe stays valid, and is accessed by nobody but the
  guest and this library, until the token is completed or reset;
  `vi2c_device_complete` must then be called on a thread allowed to write
- it.
+ it. `err` is NULL or valid for writes of `err_len` bytes.
  */
 vi2c_status vi2c_device_push(const vi2c_device *dev,
                              uint64_t token,
                              const struct iovec *out_sg,
                              size_t out_num,
                              const struct iovec *in_sg,
-                             size_t in_num);
+                             size_t in_num,
+                             char *err,
+                             size_t err_len);
 
 /*
  Ends a batch of requests (the virtqueue is empty): a group still open
  runs as it stands. Call it after the last `vi2c_device_push` of each
- queue notification.
+ queue notification. NULL is a no-op.
 
  # Safety
  `dev` is NULL or a live handle.
  */
-vi2c_status vi2c_device_flush(const vi2c_device *dev);
+void vi2c_device_flush(const vi2c_device *dev);
 
 /*
- Completes every request whose result is ready, in order: writes its
- read data and status byte, then calls `cb(opaque, token, used_len)`.
- Returns the number completed. Logs each failed group through the
- config's `log`.
+ Completes requests whose result is ready, oldest first, at most `cap`:
+ writes each one's read data and status byte into its device-writable
+ part, and its `(token, used_len)` into `out`. Returns how many; call
+ again while it returns `cap`. Logs each failed group through the
+ config's `log`. Nothing is called back: the transport pushes the
+ elements after this returns.
 
  # Safety
- `dev` is a live handle; `cb` is callable with `opaque`; see
- `vi2c_device_push` for the memory of the completed requests.
+ `dev` is NULL or a live handle; `out` is NULL or valid for writes of
+ `cap` entries; see `vi2c_device_push` for the memory of the completed
+ requests.
  */
-size_t vi2c_device_complete(const vi2c_device *dev, vi2c_complete_fn cb, void *opaque);
+size_t vi2c_device_complete(const vi2c_device *dev, vi2c_completion *out, size_t cap);
 
 /*
  Drops every request not yet completed (device reset) and calls
@@ -452,7 +505,7 @@ size_t vi2c_device_complete(const vi2c_device *dev, vi2c_complete_fn cb, void *o
  finishes there, but its result is discarded.
 
  # Safety
- `dev` is a live handle; `cb` is NULL or callable with `opaque`.
+ `dev` is NULL or a live handle; `cb` is NULL or callable with `opaque`.
  */
 size_t vi2c_device_reset(const vi2c_device *dev, vi2c_drop_fn cb, void *opaque);
 
@@ -467,60 +520,62 @@ size_t vi2c_device_reset(const vi2c_device *dev, vi2c_drop_fn cb, void *opaque);
 void vi2c_device_free(vi2c_device *dev);
 
 /*
- Creates a passthrough target for one client of `adapter`, which it
+ Creates a host-i2cdev target for one client of `adapter`, which it
  always consumes. Claims the client address.
 
  # Safety
- `cfg` is valid; `adapter` is a live handle; `out` is valid for a write;
- `err` is NULL or valid for `err_len` bytes.
+ `cfg` is NULL or valid, its `log` and `opaque` valid until
+ `vi2c_host_i2cdev_free`; `adapter` is NULL or a live handle; `out` is
+ NULL or valid for a write; `err` is NULL or valid for writes of
+ `err_len` bytes.
  */
-vi2c_status vi2c_passthrough_new(const vi2c_passthrough_config *cfg,
+vi2c_status vi2c_host_i2cdev_new(const vi2c_host_i2cdev_config *cfg,
                                  vi2c_adapter *adapter,
-                                 vi2c_passthrough **out,
+                                 vi2c_host_i2cdev **out,
                                  char *err,
                                  size_t err_len);
 
 /*
- Handles an `I2C_*` event (a `vi2c_event` value). Returns 0 to acknowledge a
- START, non-zero to NACK it (unknown events NACK).
+ Handles an `I2C_*` event (a `vi2c_event` value). Returns 0 to
+ acknowledge a START, non-zero to NACK it (unknown events NACK).
 
  # Safety
- `pt` is NULL or a live handle, not used concurrently.
+ `t` is NULL or a live handle.
  */
-int vi2c_passthrough_event(vi2c_passthrough *pt, uint32_t event);
+int vi2c_host_i2cdev_event(const vi2c_host_i2cdev *t, uint32_t event);
 
 /*
  A byte written by the controller; 0 acknowledges, non-zero NACKs.
 
  # Safety
- `pt` is NULL or a live handle, not used concurrently.
+ `t` is NULL or a live handle.
  */
-int vi2c_passthrough_send(vi2c_passthrough *pt, uint8_t byte);
+int vi2c_host_i2cdev_send(const vi2c_host_i2cdev *t, uint8_t byte);
 
 /*
  A byte for the controller (0xff when nothing can be read).
 
  # Safety
- `pt` is NULL or a live handle, not used concurrently.
+ `t` is NULL or a live handle.
  */
-uint8_t vi2c_passthrough_recv(vi2c_passthrough *pt);
+uint8_t vi2c_host_i2cdev_recv(const vi2c_host_i2cdev *t);
 
 /*
- Takes the last error: returns its status (`VI2C_STATUS_OK` when there
- was none) and writes its message into `buf` (may be NULL).
+ Device reset: drops every buffered write and prefetched byte, so that
+ nothing the guest sent before the reset reaches the host after it.
 
  # Safety
- `pt` is NULL or a live handle; `buf` is NULL or valid for `len` bytes.
+ `t` is NULL or a live handle.
  */
-vi2c_status vi2c_passthrough_take_error(vi2c_passthrough *pt, char *buf, size_t len);
+void vi2c_host_i2cdev_reset(const vi2c_host_i2cdev *t);
 
 /*
- Frees a passthrough target and releases its claim. NULL is a no-op.
+ Frees a host-i2cdev target and releases its claim. NULL is a no-op.
 
  # Safety
- `pt` is NULL or a live handle, not used afterwards.
+ `t` is NULL or a live handle, not used afterwards.
  */
-void vi2c_passthrough_free(vi2c_passthrough *pt);
+void vi2c_host_i2cdev_free(vi2c_host_i2cdev *t);
 
 #ifdef __cplusplus
 }  // extern "C"

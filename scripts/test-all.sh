@@ -14,7 +14,8 @@
 #     cargo      unit, integration and C ABI tests (cargo test --workspace)
 #     valgrind   the C ABI tests again under valgrind
 #     fuzz       a short run of every cargo-fuzz target
-#     qemu       fetch, patch and build QEMU 10.0 (cached in build/)
+#     qemu       fetch, patch and build QEMU 10.0 (cached in build/); QEMU's
+#                checkpatch.pl on every patch of the series
 #     guest      guest end-to-end tests (tests/guest/run.sh)
 #     hostguest  real i2c-dev in a guest and the nested chain
 #                (tests/hostguest/run.sh)
@@ -74,7 +75,7 @@ for l in sys.stdin:
 
 phase_fuzz() { scripts/fuzz.sh "${VI2C_FUZZ_SECONDS:-15}"; }
 
-phase_qemu() { scripts/get-qemu.sh && scripts/build-qemu.sh; }
+phase_qemu() { scripts/get-qemu.sh && scripts/qemu-series.sh check && scripts/build-qemu.sh; }
 
 phase_guest() { scripts/build-guest.sh && tests/guest/run.sh; }
 

@@ -186,6 +186,13 @@ impl<A: I2cAdapter> HostI2cDev<A> {
         0xff
     }
 
+    /// Device reset: drops buffered writes, prefetched bytes and the last
+    /// error; the next START begins afresh.
+    pub fn reset(&mut self) {
+        self.state = State::Idle;
+        self.error = None;
+    }
+
     /// Takes the last error, for logging.
     pub fn take_error(&mut self) -> Option<TargetError> {
         self.error.take()
@@ -414,6 +421,18 @@ mod tests {
         p.event(Event::Finish).unwrap();
         assert_eq!(h.lock().smbus_calls, 2);
         assert_eq!(p.take_error(), None);
+    }
+
+    #[test]
+    fn reset_drops_buffered_writes() {
+        let (mut p, h) = pt("eeprom@0x50", 0x50, 1);
+        write(&mut p, &[0x00, 0xaa, 0xbb]);
+        p.reset();
+        p.event(Event::Finish).unwrap();
+        assert!(h.lock().log.is_empty(), "nothing from before the reset");
+        write(&mut p, &[0x00]);
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().log, vec!["W1@0x50"]);
     }
 
     #[test]

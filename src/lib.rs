@@ -5,7 +5,7 @@
 
 pub mod ffi;
 pub mod host;
-pub mod i2c;
 pub mod host_i2cdev;
+pub mod i2c;
 pub mod policy;
 pub mod virtio;

@@ -18,11 +18,25 @@ struct Req {
     used: u32,
 }
 
-unsafe extern "C" fn on_complete(_: *mut c_void, token: u64, used: u32) {
-    // SAFETY: tokens are pointers to `Req`s that outlive the device calls.
-    let r = unsafe { &mut *(token as usize as *mut Req) };
-    r.done += 1;
-    r.used = used;
+/// Completes everything ready, a few at a time, as QEMU's glue does.
+///
+/// # Safety
+/// `dev` is live; its tokens are pointers to `Req`s that outlive it.
+unsafe fn complete_all(dev: *const vi2c_device) {
+    let mut c = [vi2c_completion::default(); 3];
+    loop {
+        // SAFETY: live device; `c` has room for 3 entries.
+        let n = unsafe { vi2c_device_complete(dev, c.as_mut_ptr(), c.len()) };
+        for done in &c[..n] {
+            // SAFETY: tokens are pointers to live `Req`s.
+            let r = unsafe { &mut *(done.token as usize as *mut Req) };
+            r.done += 1;
+            r.used = done.used_len;
+        }
+        if n < c.len() {
+            break;
+        }
+    }
 }
 
 unsafe extern "C" fn on_drop(_: *mut c_void, token: u64) {
@@ -44,9 +58,8 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(st, vi2c_status::Ok);
     let cfg = vi2c_device_config {
         address: c"0x48,0x50".as_ptr(),
-        force: false,
-        zero_length_optional: false,
-        threaded: false,
+        force: 0,
+        zero_length_optional: 0,
         notify: None,
         log: None,
         opaque: ptr::null_mut(),
@@ -103,7 +116,16 @@ fuzz_target!(|data: &[u8]| {
                 // SAFETY: iovecs describe live buffers owned by `r`, which
                 // stays alive (boxed, in `reqs`) until the device is freed.
                 let st = unsafe {
-                    vi2c_device_push(dev, token, out_iov.as_ptr(), 2, in_iov.as_ptr(), 2)
+                    vi2c_device_push(
+                        dev,
+                        token,
+                        out_iov.as_ptr(),
+                        2,
+                        in_iov.as_ptr(),
+                        2,
+                        ptr::null_mut(),
+                        0,
+                    )
                 };
                 assert_eq!(st, vi2c_status::Ok);
                 reqs.push(r);
@@ -119,13 +141,13 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
-        // SAFETY: live device; callback matches the tokens.
-        unsafe { vi2c_device_complete(dev, Some(on_complete), ptr::null_mut()) };
+        // SAFETY: live device; tokens point to the boxed requests.
+        unsafe { complete_all(dev) };
     }
     // SAFETY: live device.
     unsafe {
         vi2c_device_flush(dev);
-        vi2c_device_complete(dev, Some(on_complete), ptr::null_mut());
+        complete_all(dev);
         vi2c_device_free(dev);
     }
     for r in &reqs {

@@ -1,18 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! `vi2c_adapter`: a host adapter handle (Linux i2c-dev, a C byte-level
-//! bus such as QEMU's emulated I2C bus, or the simulation).
+//! `vi2c_adapter`: a host adapter handle (a Linux i2c-dev adapter, or a C
+//! byte-level bus such as QEMU's emulated I2C bus), consumed by the device
+//! or host-i2cdev that uses it.
 
-use std::ffi::{c_char, c_int, c_void};
+use std::{
+    ffi::{c_char, c_int, c_void},
+    sync::Mutex,
+};
 
-use super::{boundary, c_str, vi2c_status, write_err};
-use crate::{
-    host::{
-        bus::{BusAdapter, ByteBus},
-        linux::{LinuxAdapter, LinuxOptions},
-        sim::SimAdapter,
-        Failure, HostError, I2cAdapter, SmbusXfer,
-    },
-    i2c::{Address, Funcs, Transfer},
+use super::{c_str, call, handle, vi2c_status, CallError};
+use crate::host::{
+    bus::{BusAdapter, ByteBus},
+    linux::{LinuxAdapter, LinuxOptions},
+    Adapter, I2cAdapter,
 };
 
 /// Byte-level bus callbacks, as QEMU's I2C core offers them
@@ -44,7 +44,8 @@ pub struct vi2c_linux_options {
     pub retries: i32,
 }
 
-pub(crate) struct CBus {
+/// A byte-level bus reached through C callbacks.
+struct CBus {
     start: unsafe extern "C" fn(*mut c_void, u8, bool) -> c_int,
     send: unsafe extern "C" fn(*mut c_void, u8) -> c_int,
     recv: unsafe extern "C" fn(*mut c_void) -> u8,
@@ -53,10 +54,9 @@ pub(crate) struct CBus {
     opaque: *mut c_void,
 }
 
-// SAFETY: a bus adapter is only driven by inline devices and passthrough
-// targets, i.e. on the threads that call into the library, as the C
-// contract of vi2c_adapter_new_bus requires; `vi2c_device_new` refuses a
-// threaded device on a bus adapter.
+// SAFETY: a bus adapter never blocks (`may_block` is false), so devices
+// and host-i2cdev run it on the threads that call into the library, which
+// is what the C contract of vi2c_adapter_new_bus allows.
 unsafe impl Send for CBus {}
 
 impl ByteBus for CBus {
@@ -86,65 +86,32 @@ impl ByteBus for CBus {
     }
 }
 
-/// The adapter kinds behind a handle.
-pub(crate) enum AnyAdapter {
-    Linux(LinuxAdapter),
-    Bus(BusAdapter<CBus>),
-    Sim(SimAdapter),
-}
-
-impl I2cAdapter for AnyAdapter {
-    fn funcs(&self) -> Funcs {
-        match self {
-            Self::Linux(a) => a.funcs(),
-            Self::Bus(a) => a.funcs(),
-            Self::Sim(a) => a.funcs(),
-        }
-    }
-    fn rdwr(&mut self, t: &mut Transfer) -> Result<(), Failure> {
-        match self {
-            Self::Linux(a) => a.rdwr(t),
-            Self::Bus(a) => a.rdwr(t),
-            Self::Sim(a) => a.rdwr(t),
-        }
-    }
-    fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
-        match self {
-            Self::Linux(a) => a.smbus(addr, xfer),
-            Self::Bus(a) => a.smbus(addr, xfer),
-            Self::Sim(a) => a.smbus(addr, xfer),
-        }
-    }
-    fn claim(&mut self, addr: Address, force: bool) -> Result<(), HostError> {
-        match self {
-            Self::Linux(a) => a.claim(addr, force),
-            Self::Bus(a) => a.claim(addr, force),
-            Self::Sim(a) => a.claim(addr, force),
-        }
-    }
-    fn name(&self) -> String {
-        match self {
-            Self::Linux(a) => a.name(),
-            Self::Bus(a) => a.name(),
-            Self::Sim(a) => a.name(),
-        }
-    }
-}
-
-/// A host adapter. Opaque; created by `vi2c_adapter_open_linux`,
-/// `vi2c_adapter_new_bus` or `vi2c_adapter_new_sim`; consumed by
-/// `vi2c_device_new` or `vi2c_passthrough_new`, or freed with
-/// `vi2c_adapter_free`.
+/// A host adapter. Opaque; created by `vi2c_adapter_open_linux` or
+/// `vi2c_adapter_new_bus`; consumed by `vi2c_device_new` or
+/// `vi2c_host_i2cdev_new`, or freed with `vi2c_adapter_free`.
 pub struct vi2c_adapter {
-    pub(crate) inner: AnyAdapter,
+    inner: Mutex<Adapter>,
 }
 
-fn put(out: *mut *mut vi2c_adapter, inner: AnyAdapter) -> vi2c_status {
-    let h = Box::into_raw(Box::new(vi2c_adapter { inner }));
-    // SAFETY: callers checked `out` for NULL; the C contract makes it valid
-    // for one pointer write.
-    unsafe { *out = h };
-    vi2c_status::Ok
+impl vi2c_adapter {
+    fn boxed(inner: Adapter) -> *mut Self {
+        Box::into_raw(Box::new(Self {
+            inner: Mutex::new(inner),
+        }))
+    }
+}
+
+/// Writes a new handle through `out`.
+///
+/// # Safety
+/// `out` is NULL or valid for a pointer write.
+unsafe fn put(out: *mut *mut vi2c_adapter, inner: Adapter) -> Result<(), CallError> {
+    if out.is_null() {
+        return Err(CallError::null("out"));
+    }
+    // SAFETY: checked non-NULL; the C contract makes it valid for a write.
+    unsafe { *out = vi2c_adapter::boxed(inner) };
+    Ok(())
 }
 
 /// Opens a Linux i2c-dev adapter. `host` is a path (`/dev/i2c-3`, or a
@@ -152,11 +119,12 @@ fn put(out: *mut *mut vi2c_adapter, inner: AnyAdapter) -> vi2c_status {
 /// `/sys/bus/i2c/devices/i2c-N/name`. `opts` may be NULL.
 ///
 /// On success `*out` receives a handle the caller owns. On failure a
-/// message goes to `err` (may be NULL) and `*out` is untouched.
+/// message goes to `err` and `*out` is untouched.
 ///
 /// # Safety
-/// `host` is a NUL-terminated string; `opts` is NULL or valid; `out` is
-/// valid for a write; `err` is NULL or valid for `err_len` bytes.
+/// `host` is NULL or a NUL-terminated string; `opts` is NULL or valid;
+/// `out` is NULL or valid for a write; `err` is NULL or valid for writes
+/// of `err_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vi2c_adapter_open_linux(
     host: *const c_char,
@@ -165,87 +133,77 @@ pub unsafe extern "C" fn vi2c_adapter_open_linux(
     err: *mut c_char,
     err_len: usize,
 ) -> vi2c_status {
-    boundary(vi2c_status::Panic, || {
-        if host.is_null() || out.is_null() {
-            return vi2c_status::NullArgument;
-        }
-        let fail = |st, msg: &str| {
-            // SAFETY: the caller's contract covers `err`/`err_len`.
-            unsafe { write_err(err, err_len, msg) };
-            st
-        };
-        // SAFETY: checked non-NULL; the caller guarantees NUL termination.
-        let host = match unsafe { c_str(host) } {
-            Ok(h) => h,
-            Err(m) => return fail(vi2c_status::InvalidArgument, &m),
-        };
-        // SAFETY: NULL or valid, per the contract.
-        let o = unsafe { opts.as_ref() }.copied();
-        let options = LinuxOptions {
-            timeout_ms: o.and_then(|o| u32::try_from(o.timeout_ms).ok()),
-            retries: o.and_then(|o| u32::try_from(o.retries).ok()),
-        };
-        match LinuxAdapter::open(host, &options) {
-            Ok(a) => put(out, AnyAdapter::Linux(a)),
-            Err(e) => fail(vi2c_status::from(&e), &e.to_string()),
-        }
-    })
+    // SAFETY: the caller's contract covers every pointer.
+    unsafe {
+        call(err, err_len, || {
+            let host = c_str(host, "host")?;
+            if out.is_null() {
+                return Err(CallError::null("out"));
+            }
+            let o = opts.as_ref().copied();
+            let options = LinuxOptions {
+                timeout_ms: o.and_then(|o| u32::try_from(o.timeout_ms).ok()),
+                retries: o.and_then(|o| u32::try_from(o.retries).ok()),
+            };
+            let a = LinuxAdapter::open(host, &options).map_err(|e| CallError::from(&e))?;
+            put(out, Adapter::Linux(a))
+        })
+    }
 }
 
 /// Wraps byte-level bus callbacks (QEMU's emulated I2C bus) as an adapter.
-/// The callbacks run on the threads that call into the device or target
-/// using the adapter; such an adapter cannot serve a threaded device.
-/// `name` (may be NULL) is used in messages.
+/// Such an adapter never blocks: the callbacks run on the threads that
+/// call into the device or host-i2cdev using it. `name` (may be NULL) is
+/// used in messages.
 ///
 /// # Safety
-/// `ops` is valid; its callbacks and `opaque` stay valid until the adapter
-/// (or the device that consumed it) is freed; `name` is NULL or a
-/// NUL-terminated string; `out` is valid for a write.
+/// `ops` is NULL or valid; its callbacks and `opaque` stay valid until the
+/// adapter (or the object that consumed it) is freed; `name` is NULL or a
+/// NUL-terminated string; `out` is NULL or valid for a write; `err` is
+/// NULL or valid for writes of `err_len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn vi2c_adapter_new_bus(
     ops: *const vi2c_bus_ops,
     opaque: *mut c_void,
     name: *const c_char,
     out: *mut *mut vi2c_adapter,
+    err: *mut c_char,
+    err_len: usize,
 ) -> vi2c_status {
-    boundary(vi2c_status::Panic, || {
-        if ops.is_null() || out.is_null() {
-            return vi2c_status::NullArgument;
-        }
-        // SAFETY: checked non-NULL; valid per the contract.
-        let ops = unsafe { *ops };
-        let (Some(start), Some(send), Some(recv), Some(end)) =
-            (ops.start, ops.send, ops.recv, ops.end)
-        else {
-            return vi2c_status::NullArgument;
-        };
-        let name = if name.is_null() {
-            "emulated I2C bus".to_owned()
-        } else {
-            // SAFETY: non-NULL and NUL-terminated per the contract.
-            match unsafe { c_str(name) } {
-                Ok(n) => n.to_owned(),
-                Err(_) => return vi2c_status::InvalidArgument,
-            }
-        };
-        let bus = CBus {
-            start,
-            send,
-            recv,
-            nack: ops.nack,
-            end,
-            opaque,
-        };
-        put(out, AnyAdapter::Bus(BusAdapter::new(bus, name)))
-    })
+    // SAFETY: the caller's contract covers every pointer.
+    unsafe {
+        call(err, err_len, || {
+            let ops = *handle(ops).ok_or_else(|| CallError::null("ops"))?;
+            let (Some(start), Some(send), Some(recv), Some(end)) =
+                (ops.start, ops.send, ops.recv, ops.end)
+            else {
+                return Err(CallError::null("ops->start, send, recv or end"));
+            };
+            let name = if name.is_null() {
+                "emulated I2C bus".to_owned()
+            } else {
+                c_str(name, "name")?.to_owned()
+            };
+            let bus: Box<dyn ByteBus> = Box::new(CBus {
+                start,
+                send,
+                recv,
+                nack: ops.nack,
+                end,
+                opaque,
+            });
+            put(out, Adapter::Bus(BusAdapter::new(bus, name)))
+        })
+    }
 }
 
 /// Creates a simulated bus from a spec such as
-/// `eeprom@0x50,regs@0x48,smbus-only` (for tests and demonstrations).
+/// `eeprom@0x50,regs@0x48,smbus-only` (tests and benchmarks only: not in
+/// the shipped library, nor in its header).
 ///
 /// # Safety
-/// `spec` is a NUL-terminated string; `out` is valid for a write; `err` is
-/// NULL or valid for `err_len` bytes.
+/// As `vi2c_adapter_open_linux`, with `spec` for `host`.
+#[cfg(any(test, feature = "test-utils"))]
 #[no_mangle]
 pub unsafe extern "C" fn vi2c_adapter_new_sim(
     spec: *const c_char,
@@ -253,22 +211,15 @@ pub unsafe extern "C" fn vi2c_adapter_new_sim(
     err: *mut c_char,
     err_len: usize,
 ) -> vi2c_status {
-    boundary(vi2c_status::Panic, || {
-        if spec.is_null() || out.is_null() {
-            return vi2c_status::NullArgument;
-        }
-        // SAFETY: checked non-NULL; NUL-terminated per the contract.
-        let r = unsafe { c_str(spec) }
-            .and_then(|s| SimAdapter::from_spec(s).map_err(|e| e.to_string()));
-        match r {
-            Ok(sim) => put(out, AnyAdapter::Sim(sim)),
-            Err(m) => {
-                // SAFETY: the caller's contract covers `err`/`err_len`.
-                unsafe { write_err(err, err_len, &m) };
-                vi2c_status::InvalidArgument
-            }
-        }
-    })
+    use crate::host::sim::SimAdapter;
+    // SAFETY: the caller's contract covers every pointer.
+    unsafe {
+        call(err, err_len, || {
+            let spec = c_str(spec, "spec")?;
+            let sim = SimAdapter::from_spec(spec).map_err(|e| CallError::invalid(e.to_string()))?;
+            put(out, Adapter::Sim(sim))
+        })
+    }
 }
 
 /// The adapter's functionality bits (`I2C_FUNC_*`); 0 for NULL.
@@ -277,9 +228,12 @@ pub unsafe extern "C" fn vi2c_adapter_new_sim(
 /// `adapter` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn vi2c_adapter_funcs(adapter: *const vi2c_adapter) -> u64 {
-    boundary(0, || {
-        // SAFETY: NULL or a live handle per the contract; only read.
-        unsafe { adapter.as_ref() }.map_or(0, |a| a.inner.funcs().0)
+    super::boundary(|| {
+        // SAFETY: NULL or a live handle per the contract.
+        match unsafe { handle(adapter) } {
+            Some(a) => super::lock(&a.inner).funcs().0,
+            None => 0,
+        }
     })
 }
 
@@ -289,35 +243,40 @@ pub unsafe extern "C" fn vi2c_adapter_funcs(adapter: *const vi2c_adapter) -> u64
 /// `adapter` is NULL or a handle not yet freed or consumed.
 #[no_mangle]
 pub unsafe extern "C" fn vi2c_adapter_free(adapter: *mut vi2c_adapter) {
-    boundary((), || {
-        if !adapter.is_null() {
-            // SAFETY: the handle came from Box::into_raw and is freed once.
-            drop(unsafe { Box::from_raw(adapter) });
-        }
-    })
+    super::boundary(|| {
+        // SAFETY: NULL, or a handle from Box::into_raw, freed once.
+        drop(unsafe { take(adapter) });
+    });
+}
+
+/// Takes the adapter out of its handle, which is freed.
+///
+/// # Safety
+/// `adapter` is NULL or a live handle that the caller gives up.
+pub(crate) unsafe fn take(adapter: *mut vi2c_adapter) -> Option<Adapter> {
+    if adapter.is_null() {
+        return None;
+    }
+    // SAFETY: per the contract, the handle came from Box::into_raw and is
+    // not used by the caller afterwards.
+    let b = unsafe { Box::from_raw(adapter) };
+    Some(b.inner.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// The common start of the constructors that consume an adapter: takes the
-/// adapter first (it is consumed even when the call fails), then checks
-/// `cfg` and `out` for NULL and copies the configuration.
+/// adapter first (it is consumed even when the call fails), then copies the
+/// configuration.
 ///
 /// # Safety
 /// `adapter` is NULL or a live handle that the caller gives up; `cfg` is
 /// NULL or valid for a read.
-pub(crate) unsafe fn take_with_config<C: Copy, O>(
+pub(crate) unsafe fn take_with_config<C: Copy>(
     adapter: *mut vi2c_adapter,
     cfg: *const C,
-    out: *mut O,
-) -> Result<(AnyAdapter, C), vi2c_status> {
-    if adapter.is_null() {
-        return Err(vi2c_status::NullArgument);
-    }
-    // SAFETY: per the contract, the handle came from Box::into_raw and is
-    // not used by the caller afterwards.
-    let adapter = unsafe { Box::from_raw(adapter) }.inner;
-    if cfg.is_null() || out.is_null() {
-        return Err(vi2c_status::NullArgument);
-    }
-    // SAFETY: checked non-NULL; valid per the contract.
-    Ok((adapter, unsafe { *cfg }))
+) -> Result<(Adapter, C), CallError> {
+    // SAFETY: the caller's contract.
+    let adapter = unsafe { take(adapter) }.ok_or_else(|| CallError::null("adapter"))?;
+    // SAFETY: NULL or valid per the contract.
+    let cfg = unsafe { handle(cfg) }.ok_or_else(|| CallError::null("cfg"))?;
+    Ok((adapter, *cfg))
 }

@@ -35,6 +35,24 @@ pub trait ByteBus: Send {
     fn stop(&mut self);
 }
 
+impl<B: ByteBus + ?Sized> ByteBus for Box<B> {
+    fn start(&mut self, addr: u8, read: bool) -> bool {
+        (**self).start(addr, read)
+    }
+    fn send(&mut self, byte: u8) -> bool {
+        (**self).send(byte)
+    }
+    fn recv(&mut self) -> u8 {
+        (**self).recv()
+    }
+    fn nack(&mut self) {
+        (**self).nack();
+    }
+    fn stop(&mut self) {
+        (**self).stop();
+    }
+}
+
 /// Runs whole transfers on a [`ByteBus`].
 #[derive(Debug)]
 pub struct BusAdapter<B> {

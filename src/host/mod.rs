@@ -3,7 +3,9 @@
 //!
 //! An adapter is something that can run I2C transfers: a Linux i2c-dev
 //! adapter ([`linux`]), a QEMU emulated bus reached through byte-level
-//! callbacks ([`bus`]), or a software simulation ([`sim`]). The trait mirrors
+//! callbacks ([`bus`]), or, in tests, a software simulation (`sim`, behind
+//! the `test-utils` feature). [`Adapter`] is the one dispatch over them.
+//! The trait mirrors
 //! the two i2c-dev entry points one to one: [`I2cAdapter::rdwr`] is
 //! `I2C_RDWR` (one combined transfer, repeated STARTs between messages, one
 //! STOP) and [`I2cAdapter::smbus`] is `I2C_SMBUS` (one SMBus transaction).
@@ -24,6 +26,7 @@
 
 pub mod bus;
 pub mod linux;
+#[cfg(any(test, feature = "test-utils"))]
 pub mod sim;
 pub mod smbus;
 
@@ -159,6 +162,12 @@ pub trait I2cAdapter: Send {
 
     /// A short name for messages, e.g. `/dev/i2c-0`.
     fn name(&self) -> String;
+
+    /// Whether a transfer may block for long (a real bus, a hung target):
+    /// such adapters are run off the caller's thread, on a worker.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 impl<A: I2cAdapter + ?Sized> I2cAdapter for Box<A> {
@@ -176,6 +185,54 @@ impl<A: I2cAdapter + ?Sized> I2cAdapter for Box<A> {
     }
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn may_block(&self) -> bool {
+        (**self).may_block()
+    }
+}
+
+/// The adapters there are, behind one type.
+pub enum Adapter {
+    /// A Linux i2c-dev adapter: its transfers may block.
+    Linux(linux::LinuxAdapter),
+    /// A byte-level bus (QEMU's emulated I2C bus): run on the caller's
+    /// thread, as its device models require.
+    Bus(bus::BusAdapter<Box<dyn bus::ByteBus>>),
+    /// The simulation (tests, benchmarks, fuzzing).
+    #[cfg(any(test, feature = "test-utils"))]
+    Sim(sim::SimAdapter),
+}
+
+/// Calls `$f` on the adapter inside an [`Adapter`].
+macro_rules! dispatch {
+    ($self:expr, $a:ident => $f:expr) => {
+        match $self {
+            Adapter::Linux($a) => $f,
+            Adapter::Bus($a) => $f,
+            #[cfg(any(test, feature = "test-utils"))]
+            Adapter::Sim($a) => $f,
+        }
+    };
+}
+
+impl I2cAdapter for Adapter {
+    fn funcs(&self) -> Funcs {
+        dispatch!(self, a => a.funcs())
+    }
+    fn rdwr(&mut self, t: &mut Transfer) -> Result<(), Failure> {
+        dispatch!(self, a => a.rdwr(t))
+    }
+    fn smbus(&mut self, addr: Address, xfer: &mut SmbusXfer) -> Result<(), HostError> {
+        dispatch!(self, a => a.smbus(addr, xfer))
+    }
+    fn claim(&mut self, addr: Address, force: bool) -> Result<(), HostError> {
+        dispatch!(self, a => a.claim(addr, force))
+    }
+    fn name(&self) -> String {
+        dispatch!(self, a => a.name())
+    }
+    fn may_block(&self) -> bool {
+        dispatch!(self, a => a.may_block())
     }
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! A software I2C bus with device models, for tests, benchmarks and demos.
+//! A software I2C bus with device models, for tests, benchmarks and
+//! fuzzing (the `test-utils` feature; never in the shipped library).
 //!
 //! Models (all 7-bit):
 //! - [`Eeprom24c02`]: 256 bytes, an address pointer set by the first byte
@@ -160,6 +161,9 @@ pub struct SimMode {
     pub no_zero_len: bool,
     /// Advertise `I2C_FUNC_10BIT_ADDR`.
     pub ten_bit: bool,
+    /// Behave like a host adapter whose transfers may block
+    /// ([`I2cAdapter::may_block`]): devices run it on a worker thread.
+    pub blocking: bool,
 }
 
 /// The simulated bus state.
@@ -313,7 +317,7 @@ impl std::fmt::Debug for SimAdapter {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimSpecError {
     /// A token that is neither a model nor a mode.
-    #[error("unknown simulation item '{0}' (expected eeprom@ADDR, regs@ADDR, smbus-only, no-zero-length or ten-bit)")]
+    #[error("unknown simulation item '{0}' (expected eeprom@ADDR, regs@ADDR, smbus-only, no-zero-length, ten-bit or blocking)")]
     UnknownItem(String),
     /// A model address that is not a 7-bit address.
     #[error("'{0}' has no valid 7-bit address")]
@@ -336,7 +340,7 @@ impl SimAdapter {
 
     /// Builds a bus from a spec such as
     /// `eeprom@0x50,regs@0x48,smbus-only` (items: `eeprom@ADDR`,
-    /// `regs@ADDR`, `smbus-only`, `no-zero-length`, `ten-bit`).
+    /// `regs@ADDR`, `smbus-only`, `no-zero-length`, `ten-bit`, `blocking`).
     pub fn from_spec(spec: &str) -> Result<Self, SimSpecError> {
         let sim = Self::new(SimMode::default());
         {
@@ -346,6 +350,7 @@ impl SimAdapter {
                     "smbus-only" => bus.mode.smbus_only = true,
                     "no-zero-length" => bus.mode.no_zero_len = true,
                     "ten-bit" => bus.mode.ten_bit = true,
+                    "blocking" => bus.mode.blocking = true,
                     _ => {
                         let (kind, addr) = tok
                             .split_once('@')
@@ -442,6 +447,10 @@ impl I2cAdapter for SimAdapter {
 
     fn name(&self) -> String {
         self.bus.name()
+    }
+
+    fn may_block(&self) -> bool {
+        self.handle.lock().mode.blocking
     }
 }
 

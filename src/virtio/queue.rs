@@ -307,40 +307,51 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     ///
     /// Both callbacks run with the queue locked: they must not call into
     /// it (collect what they get, and act on it after `complete`).
-    pub fn complete(
+    pub fn complete(&self, done: impl FnMut(E, u32), failed: impl FnMut(&GroupError)) -> usize {
+        self.complete_some(usize::MAX, done, failed)
+    }
+
+    /// [`Self::complete`], for at most `cap` requests; the rest stay ready
+    /// for the next call.
+    pub fn complete_some(
         &self,
+        cap: usize,
         mut done: impl FnMut(E, u32),
         mut failed: impl FnMut(&GroupError),
     ) -> usize {
         let mut st = lock(&self.shared.state);
         let st = &mut *st;
         let mut n = 0;
-        while let Some((seq, _, _)) = st.results.front() {
-            if st.submitted.front().map(|s| s.seq) != Some(*seq) {
+        while n < cap {
+            let Some((seq, outcomes, error)) = st.results.front_mut() else {
+                break;
+            };
+            let Some(sub) = st.submitted.front_mut().filter(|s| s.seq == *seq) else {
                 // A result without its group: the group was dropped by a
                 // reset.
                 st.results.pop_front();
                 continue;
-            }
-            let (Some(sub), Some((_, mut outcomes, error))) =
-                (st.submitted.pop_front(), st.results.pop_front())
-            else {
-                break;
             };
-            if let Some(e) = &error {
-                failed(e);
+            if let Some(e) = error.take() {
+                failed(&e);
             }
-            let mut elements = sub.elements;
-            let mut results = outcomes.drain(..);
-            for elem in elements.drain(..) {
+            let k = (cap - n).min(sub.elements.len());
+            let mut results = outcomes.drain(..k.min(outcomes.len()));
+            for elem in sub.elements.drain(..k) {
                 let outcome = results.next().unwrap_or(Outcome::Err);
                 let used = elem.with_writable(|w| response::write(w, &outcome));
                 done(elem, used);
-                n += 1;
             }
             drop(results);
-            recycle(&mut st.spare_elements, elements);
-            recycle(&mut st.spare_outcomes, outcomes);
+            n += k;
+            if sub.elements.is_empty() {
+                if let (Some(sub), Some((_, outcomes, _))) =
+                    (st.submitted.pop_front(), st.results.pop_front())
+                {
+                    recycle(&mut st.spare_elements, sub.elements);
+                    recycle(&mut st.spare_outcomes, outcomes);
+                }
+            }
         }
         n
     }

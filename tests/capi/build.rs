@@ -5,7 +5,7 @@ fn main() {
     let files = [
         "c/helpers.c",
         "c/test_device.c",
-        "c/test_passthrough.c",
+        "c/test_host_i2cdev.c",
         "c/test_misc.c",
     ];
     for f in files

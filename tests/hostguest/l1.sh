@@ -145,7 +145,7 @@ L2ARGS="-M q35 -accel tcg -m 512 -smp 1 -nodefaults -display none -serial stdio
  -device host-i2cdev,bus=i2c,address=0x4a,host=/dev/i2c-$VIRTNR,hostaddr=0x50
  -device host-i2cdev,bus=i2c,address=0x4b,host=/dev/i2c-$VIRTNR,hostaddr=0x51
  -device host-i2cdev,bus=i2c,address=0x4c,host=/dev/i2c-$SMBNR,hostaddr=0x52
- -d guest_errors -trace virtio_i2c_rust_nack -trace host_i2cdev_nack"
+ -d guest_errors -trace vi2c_qemu_nack"
 # The inner kernel's command line: the Debian kernel boots nested TCG about
 # 40 % faster without initcalls and mitigations an I2C test does not need.
 L2APPEND="console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off

@@ -279,13 +279,13 @@ expect l2:hic2-reads-l1-preset hic2-read-preset 0x03
 
 echo "=== faults (L2 sees an error, L2-QEMU logs it, the next request is served)"
 expect_err fault:pt-nack-absent pt-nack 'Read failed|failed'
-expect_log fault:pt-nack-logged 'virtio_i2c_rust_nack .*no acknowledge from 0x58'
+expect_log fault:pt-nack-logged 'vi2c_qemu_nack virtio-i2c-rust .*no acknowledge from 0x58'
 expect fault:pt-after-nack pt-after-nack 0x5a
 expect_err fault:pt-outside-policy pt-policy 'failed'
 expect_log fault:pt-policy-logged '^virtio-i2c-rust .*targets 0x51, which is not allowed'
 expect fault:pt-after-policy pt-after-policy 0x5a
 expect_err fault:hic-nack-absent hic-nack 'failed'
-expect_log fault:hic-nack-logged 'host_i2cdev_nack .*addr 0x4b'
+expect_log fault:hic-nack-logged 'vi2c_qemu_nack host-i2cdev at 0x4b: .*no acknowledge'
 expect fault:hic-after-nack hic-after-nack 0xa5
 expect_rc fault:pt-no-smbus-equivalent pt-nosmbus '[0-9]+' 'failed|only 0/2 messages'
 expect_log fault:pt-no-smbus-logged 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*SMBus-only and has no SMBus transaction for \[W1@0x50 R40@0x50\]'

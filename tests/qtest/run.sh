@@ -6,7 +6,7 @@
 # x86_64 has no I2C controller in libqos, so upstream the I2C device tests
 # of qos-test (tmp105, ds1338, pca9552, emc141x, adm1272, adm1266, max34451,
 # isl_pmbus_vr, lsm303dlhc-mag, rs5c372) never run on x86.  Patch
-# qemu-patches/0007 adds a libqos driver, tests/qtest/libqos/virtio-i2c-rust.c,
+# The qtest patch of qemu-patches adds a libqos driver, tests/qtest/libqos/virtio-i2c-rust.c,
 # that makes virtio-i2c-rust-pci's emulated bus an "i2c-bus" of the qos graph:
 #
 #   /x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-i2c-rust-pci/
@@ -115,7 +115,7 @@ for t in "${targets[@]}"; do
     if ! grep -qxF "$t" <<<"$known"; then
         case $t in
         tests/qtest/virtio-i2c-rust-test)
-            die "$BLD has no target $t: the tree lacks qemu-patches/0007 or the build lacks CONFIG_VIRTIO_I2C_RUST, CONFIG_I440FX, CONFIG_AT24C or CONFIG_TMP105 (run scripts/get-qemu.sh and scripts/build-qemu.sh)" ;;
+            die "$BLD has no target $t: the tree lacks the qtest patch of qemu-patches or the build lacks CONFIG_VIRTIO_I2C_RUST, CONFIG_I440FX, CONFIG_AT24C or CONFIG_TMP105 (run scripts/get-qemu.sh and scripts/build-qemu.sh)" ;;
         tests/qtest/*)
             die "$BLD has no target $t: the qtests are not configured there (they need a system emulator; do not configure with a --disable-* that drops tests/qtest)" ;;
         *) die "$BLD has no target $t" ;;

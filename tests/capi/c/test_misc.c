@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Versions, status strings, NULL arguments, Linux adapter errors. */
+/* Versions, status strings, NULL arguments, flags, Linux adapter errors. */
 #include <errno.h>
 #include <stdlib.h>
 #include "vi2c_ctest.h"
 
 int vi2c_ctest_version(void)
 {
+    char err[128] = "";
+
     CHECK_EQ(vi2c_abi_version(), VI2C_ABI_VERSION);
     CHECK_EQ(vi2c_abi_version() >> 16, VI2C_ABI_VERSION_MAJOR);
     CHECK_EQ((vi2c_abi_version() >> 8) & 0xff, VI2C_ABI_VERSION_MINOR);
     CHECK_EQ(vi2c_abi_version() & 0xff, VI2C_ABI_VERSION_PATCH);
+    CHECK_EQ(vi2c_abi_check(VI2C_ABI_VERSION, err, sizeof(err)), VI2C_STATUS_OK);
+    CHECK_EQ(vi2c_abi_check(VI2C_ABI_VERSION + (1 << 8), err, sizeof(err)),
+             VI2C_STATUS_ABI_MISMATCH);
+    CHECK(strstr(err, "but the caller was built for") != NULL);
     CHECK(strcmp(vi2c_status_str(VI2C_STATUS_OK), "success") == 0);
     CHECK(strcmp(vi2c_status_str(VI2C_STATUS_NACK), "no acknowledge") == 0);
     CHECK(strcmp(vi2c_status_str(12345), "unknown status") == 0);
@@ -17,57 +23,102 @@ int vi2c_ctest_version(void)
     CHECK_EQ(VI2C_STATUS_OK, 0);
     CHECK_EQ(VI2C_STATUS_PANIC, 3);
     CHECK_EQ(VI2C_STATUS_THREAD, 11);
+    CHECK_EQ(VI2C_STATUS_ABI_MISMATCH, 12);
     CHECK_EQ(VI2C_EVENT_NACK, 3);
+    /* Address policies are checked without an adapter. */
+    CHECK_EQ(vi2c_policy_check("0x50,0x52-0x53,0x60=0x61", err, sizeof(err)), VI2C_STATUS_OK);
+    CHECK_EQ(vi2c_policy_check("0x50,0x80", err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "'0x80': 0x80 is not a 7-bit address") == 0);
     return 0;
 }
+
+/* A failing call must say why: a status other than OK and a message. */
+#define CHECK_FAILS(call, status)                                           \
+    do {                                                                    \
+        err[0] = 0;                                                         \
+        CHECK_EQ((call), (status));                                         \
+        CHECK(err[0] != 0);                                                 \
+    } while (0)
 
 int vi2c_ctest_null_arguments(void)
 {
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
-    vi2c_passthrough *p = NULL;
+    vi2c_host_i2cdev *t = NULL;
     vi2c_device_config cfg = { 0 };
-    vi2c_passthrough_config pcfg = { .host_address = 0x50, .prefetch = 1 };
+    vi2c_host_i2cdev_config tcfg = { .host_address = 0x50, .prefetch = 1 };
     vi2c_bus_ops ops = { 0 };
+    vi2c_completion c[2];
     char err[64];
     struct iovec iov = { NULL, 4 };
 
-    CHECK_EQ(vi2c_adapter_open_linux(NULL, NULL, &a, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_adapter_open_linux("0", NULL, NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_adapter_new_sim(NULL, &a, NULL, 0), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_adapter_new_bus(NULL, NULL, NULL, &a), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_adapter_new_bus(&ops, NULL, NULL, &a), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_adapter_open_linux(NULL, NULL, &a, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK(strcmp(err, "argument 'host' is NULL") == 0);
+    CHECK_FAILS(vi2c_adapter_open_linux("0", NULL, NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_adapter_new_sim(NULL, &a, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_adapter_new_bus(NULL, NULL, NULL, &a, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_adapter_new_bus(&ops, NULL, NULL, &a, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
     CHECK_EQ(vi2c_adapter_funcs(NULL), 0);
     vi2c_adapter_free(NULL);
-    CHECK_EQ(vi2c_device_new(&cfg, NULL, &d, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_device_new(&cfg, NULL, &d, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
-    CHECK_EQ(vi2c_device_new(NULL, a, &d, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_device_new(NULL, a, &d, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
-    CHECK_EQ(vi2c_device_new(&cfg, a, NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_device_set_features(NULL, 1, NULL, 0), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_device_push(NULL, 1, NULL, 0, NULL, 0), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_device_flush(NULL), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK_EQ(vi2c_device_complete(NULL, ctest_complete_cb, NULL), 0);
+    CHECK_FAILS(vi2c_device_new(&cfg, a, NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_device_set_features(NULL, 1, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_device_push(NULL, 1, NULL, 0, NULL, 0, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    vi2c_device_flush(NULL);
+    CHECK_EQ(vi2c_device_complete(NULL, c, 2), 0);
     CHECK_EQ(vi2c_device_reset(NULL, NULL, NULL), 0);
     vi2c_device_free(NULL);
+    CHECK_FAILS(vi2c_policy_check(NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
 
     /* A device, then bad iovec arrays: refused, not queued. */
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
     CHECK_EQ(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_OK);
-    CHECK_EQ(vi2c_device_push(d, 1, NULL, 2, NULL, 0), VI2C_STATUS_INVALID_ARGUMENT);
-    CHECK_EQ(vi2c_device_push(d, 1, &iov, 1, NULL, 0), VI2C_STATUS_INVALID_ARGUMENT);
-    CHECK_EQ(vi2c_device_complete(d, NULL, NULL), 0);
+    CHECK_FAILS(vi2c_device_push(d, 1, NULL, 2, NULL, 0, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK_FAILS(vi2c_device_push(d, 1, &iov, 1, NULL, 0, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK_EQ(vi2c_device_complete(d, NULL, 2), 0);
+    CHECK_EQ(vi2c_device_complete(d, c, 2), 0);
     CHECK_EQ(vi2c_device_reset(d, NULL, NULL), 0);
     vi2c_device_free(d);
 
-    CHECK_EQ(vi2c_passthrough_new(&pcfg, NULL, &p, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_host_i2cdev_new(&tcfg, NULL, &t, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
-    CHECK_EQ(vi2c_passthrough_new(NULL, a, &p, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
-    CHECK(vi2c_passthrough_event(NULL, VI2C_EVENT_START_SEND) != 0);
-    CHECK(vi2c_passthrough_send(NULL, 0) != 0);
-    CHECK_EQ(vi2c_passthrough_recv(NULL), 0xff);
-    CHECK_EQ(vi2c_passthrough_take_error(NULL, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
-    vi2c_passthrough_free(NULL);
+    CHECK_FAILS(vi2c_host_i2cdev_new(NULL, a, &t, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK(vi2c_host_i2cdev_event(NULL, VI2C_EVENT_START_SEND) != 0);
+    CHECK(vi2c_host_i2cdev_send(NULL, 0) != 0);
+    CHECK_EQ(vi2c_host_i2cdev_recv(NULL), 0xff);
+    vi2c_host_i2cdev_reset(NULL);
+    vi2c_host_i2cdev_free(NULL);
+    return 0;
+}
+
+int vi2c_ctest_flags(void)
+{
+    vi2c_adapter *a = NULL;
+    vi2c_device *d = NULL;
+    vi2c_host_i2cdev *t = NULL;
+    vi2c_device_config cfg = { 0 };
+    vi2c_host_i2cdev_config tcfg = { .host_address = 0x50, .prefetch = 1 };
+    char err[128];
+
+    /* A flag is 0 or 1; anything else is refused, naming the field. */
+    CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
+    cfg.force = 2;
+    CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "force=2 must be 0 or 1") == 0);
+    CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
+    cfg.force = 0;
+    cfg.zero_length_optional = 0xff;
+    CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "zero_length_optional=255 must be 0 or 1") == 0);
+    CHECK(d == NULL);
+    CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
+    tcfg.ten_bit = 3;
+    CHECK_FAILS(vi2c_host_i2cdev_new(&tcfg, a, &t, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "ten_bit=3 must be 0 or 1") == 0);
+    CHECK(t == NULL);
     return 0;
 }
 

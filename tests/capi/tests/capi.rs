@@ -10,6 +10,7 @@ extern crate virtio_i2c_rust;
 extern "C" {
     fn vi2c_ctest_version() -> c_int;
     fn vi2c_ctest_null_arguments() -> c_int;
+    fn vi2c_ctest_flags() -> c_int;
     fn vi2c_ctest_linux_errors() -> c_int;
     fn vi2c_ctest_bus_callbacks() -> c_int;
     fn vi2c_ctest_malformed() -> c_int;
@@ -17,7 +18,7 @@ extern "C" {
     fn vi2c_ctest_features() -> c_int;
     fn vi2c_ctest_threaded_concurrent() -> c_int;
     fn vi2c_ctest_reset() -> c_int;
-    fn vi2c_ctest_passthrough() -> c_int;
+    fn vi2c_ctest_host_i2cdev() -> c_int;
 }
 
 macro_rules! ctest {
@@ -34,6 +35,7 @@ macro_rules! ctest {
 ctest! {
     version => vi2c_ctest_version,
     null_arguments => vi2c_ctest_null_arguments,
+    flags => vi2c_ctest_flags,
     linux_errors => vi2c_ctest_linux_errors,
     bus_callbacks => vi2c_ctest_bus_callbacks,
     malformed => vi2c_ctest_malformed,
@@ -41,5 +43,5 @@ ctest! {
     features => vi2c_ctest_features,
     threaded_concurrent => vi2c_ctest_threaded_concurrent,
     reset => vi2c_ctest_reset,
-    passthrough => vi2c_ctest_passthrough,
+    host_i2cdev => vi2c_ctest_host_i2cdev,
 }

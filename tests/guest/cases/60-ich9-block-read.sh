@@ -3,7 +3,7 @@
 #
 # q35's ICH9 SMBus (i2c-i801 in the guest, interrupt mode) with an
 # at24c-eeprom at 0x58: an I2C block read of 16 bytes returns all 16
-# (qemu-patches 0008; before it the last byte of such a read came back 0),
+# (the pm_smbus patch of qemu-patches; before it the last byte of such a read came back 0),
 # and the same bytes read through virtio-i2c-rust agree.
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
