@@ -11,9 +11,7 @@
 //! Ubuntu that is `apt-get install libclang-dev`; `LIBCLANG_PATH` selects
 //! another one. The kernel headers come from `linux-libc-dev`.
 
-use std::env;
-use std::error::Error;
-use std::path::PathBuf;
+use std::{env, error::Error, path::PathBuf};
 
 use bindgen::callbacks::{IntKind, ParseCallbacks};
 

@@ -7,7 +7,9 @@
 # usage: scripts/test-all.sh [PHASE...]
 #   phases (default: all, in this order):
 #     setup      host packages (scripts/setup-host.sh)
-#     lint       cargo fmt --check, clippy -D warnings, rustdoc -D warnings
+#     lint       cargo fmt --check, the import style (lint-imports.py), clippy
+#                -D warnings (all targets, and the shipped library alone),
+#                rustdoc -D warnings (the C API, and the internal layers)
 #     staticlib  the shipped archive (scripts/build-staticlib.sh)
 #     offline    a vendored copy of the tree builds with no network and an
 #                empty cargo home, as a distribution builds it
@@ -36,8 +38,12 @@ phase_setup() { scripts/setup-host.sh; }
 
 phase_lint() {
     cargo fmt --all -- --check &&
+        scripts/lint-imports.py &&
         cargo clippy --workspace --all-targets --locked -- -D warnings &&
-        RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked
+        cargo clippy --lib --locked -- -D warnings &&
+        RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked &&
+        RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked --features test-utils \
+            --target-dir target/doc-internal
 }
 
 phase_staticlib() { scripts/build-staticlib.sh "$STATICLIB"; }

@@ -198,11 +198,6 @@ impl<A: I2cAdapter> HostI2cDev<A> {
         self.error.take()
     }
 
-    /// The adapter (for tests).
-    pub fn adapter(&self) -> &A {
-        &self.adapter
-    }
-
     fn start_send(&mut self) -> Result<(), TargetError> {
         let empty = Msg::write(self.addr, Vec::new())?;
         match std::mem::replace(&mut self.state, State::Idle) {

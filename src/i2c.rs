@@ -264,10 +264,6 @@ impl Transfer {
         self.msgs
     }
 
-    /// The shape for messages, e.g. `[W1@0x50 R2@0x50]`.
-    pub fn shape(&self) -> String {
-        shape(&self.msgs)
-    }
 }
 
 /// The shape of a list of messages for error messages and logs, e.g.
@@ -415,7 +411,7 @@ mod tests {
             Msg::read(Address::ten(0x150).unwrap(), 2).unwrap(),
         ])
         .unwrap();
-        assert_eq!(t.shape(), "[W1@0x50 R2@10-bit 0x150]");
+        assert_eq!(shape(t.msgs()), "[W1@0x50 R2@10-bit 0x150]");
     }
 
     #[test]

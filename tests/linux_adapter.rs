@@ -22,8 +22,10 @@
 //! fails and names the variable: ignored tests run only when asked for.
 #![cfg(target_os = "linux")]
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
 
 use virtio_i2c_rust::{
     host::{
@@ -33,7 +35,7 @@ use virtio_i2c_rust::{
         },
         transfer, Failure, HostError, I2cAdapter,
     },
-    i2c::{Address, Funcs, Msg, Transfer},
+    i2c::{shape, Address, Funcs, Msg, Transfer},
 };
 
 fn var(name: &str, what: &str) -> String {
@@ -104,7 +106,7 @@ fn run(adapter: &mut LinuxAdapter, msgs: &mut Transfer) {
     transfer(adapter, msgs).unwrap_or_else(|f| {
         panic!(
             "{} on {}: {} ({} completed)",
-            msgs.shape(),
+            shape(msgs.msgs()),
             adapter.name(),
             f.error,
             f.completed

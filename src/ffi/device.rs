@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `vi2c_device`: the virtio-i2c device (one request queue), pointer
-//! plumbing around [`RequestQueue`].
+//! plumbing around the virtio layer's `RequestQueue`.
 //!
 //! The transport (QEMU's C glue) owns the virtqueue; per popped element it
 //! calls `vi2c_device_push` with the element's iovecs and a token, then

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! `vi2c_host_i2cdev`: the host-i2cdev target (see
-//! [`crate::host_i2cdev`]). Driven synchronously from QEMU's I2C target
+//! `crate::host_i2cdev`). Driven synchronously from QEMU's I2C target
 //! callbacks (`event`, `send`, `recv`) and its reset.
 
 use std::{

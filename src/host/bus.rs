@@ -17,7 +17,10 @@
 //! Unlike i2c-dev, a byte-level bus knows which message failed, so the
 //! [`Failure`] it returns counts the messages that completed.
 
-use super::{smbus, Failure, HostError, I2cAdapter, SmbusXfer};
+use super::{
+    smbus::{self, SmbusXfer},
+    Failure, HostError, I2cAdapter,
+};
 use crate::i2c::{Address, Funcs, Transfer};
 
 /// A byte-level I2C bus, driven as a bus controller would.
@@ -67,11 +70,6 @@ impl<B: ByteBus> BusAdapter<B> {
             bus,
             name: name.into(),
         }
-    }
-
-    /// The wrapped bus.
-    pub fn bus(&self) -> &B {
-        &self.bus
     }
 
     /// Runs `t` on the bus.

@@ -30,7 +30,7 @@ pub mod linux;
 pub mod sim;
 pub mod smbus;
 
-pub use smbus::{SmbusData, SmbusSize, SmbusXfer};
+use smbus::SmbusXfer;
 
 use crate::i2c::{Address, Funcs, Msg, Transfer};
 

@@ -182,15 +182,6 @@ fn limit_error(e: LimitError) -> GroupError {
     }
 }
 
-/// The result of one job: an outcome per request, and the error if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobResult {
-    /// One outcome per request, in order.
-    pub outcomes: Vec<Outcome>,
-    /// Why the group failed.
-    pub error: Option<GroupError>,
-}
-
 /// Runs jobs in order on an adapter, under a policy.
 #[derive(Debug)]
 pub struct Executor<A> {
@@ -217,13 +208,9 @@ impl<A: I2cAdapter> Executor<A> {
         self.carry_failed = false;
     }
 
-    /// The adapter.
-    pub fn adapter_mut(&mut self) -> &mut A {
-        &mut self.adapter
-    }
-
-    /// Validates and runs one job.
-    pub fn run(&mut self, job: Job) -> JobResult {
+    /// Validates and runs one job; its outcomes and why it failed.
+    #[cfg(test)]
+    fn run(&mut self, job: Job) -> JobResult {
         let mut outcomes = Vec::with_capacity(job.requests.len());
         let error = self.run_into(job.requests, job.ends_open, &mut outcomes);
         JobResult { outcomes, error }
@@ -322,6 +309,15 @@ impl<A: I2cAdapter> Executor<A> {
         self.msgs = msgs;
         error
     }
+}
+
+/// The result of one job in the tests: an outcome per request, and the
+/// error if any.
+#[cfg(test)]
+#[derive(Debug)]
+struct JobResult {
+    outcomes: Vec<Outcome>,
+    error: Option<GroupError>,
 }
 
 #[cfg(test)]

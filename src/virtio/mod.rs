@@ -37,9 +37,6 @@ pub mod request;
 pub mod response;
 pub mod sg;
 
-/// Device ID of the I2C adapter.
-pub const VIRTIO_ID_I2C_ADAPTER: u32 = 34;
-
 /// Feature bit 0: zero-length requests (mandatory for devices to offer).
 pub const VIRTIO_I2C_F_ZERO_LENGTH_REQUEST: u64 = 1 << 0;
 /// Feature bit 32: a virtio 1.x device.
@@ -64,8 +61,6 @@ pub const VIRTIO_I2C_MSG_ERR: u8 = 1;
 
 /// Size of `struct virtio_i2c_out_hdr` (`le16 addr; le16 padding; le32 flags`).
 pub const OUT_HDR_LEN: usize = 8;
-/// Size of `struct virtio_i2c_in_hdr` (`u8 status`).
-pub const IN_HDR_LEN: usize = 1;
 
 /// Errors of feature negotiation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -307,6 +307,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     ///
     /// Both callbacks run with the queue locked: they must not call into
     /// it (collect what they get, and act on it after `complete`).
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn complete(&self, done: impl FnMut(E, u32), failed: impl FnMut(&GroupError)) -> usize {
         self.complete_some(usize::MAX, done, failed)
     }
@@ -370,6 +371,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     }
 
     /// Number of requests accepted and not yet completed.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn outstanding(&self) -> usize {
         let st = lock(&self.shared.state);
         st.grouper.pending() + st.submitted.iter().map(|s| s.elements.len()).sum::<usize>()

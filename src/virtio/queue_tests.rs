@@ -14,7 +14,7 @@ use vm_memory::VolatileSlice;
 
 use super::*;
 use crate::{
-    host::{sim::SimAdapter, Failure, HostError, SmbusXfer},
+    host::{sim::SimAdapter, smbus::SmbusXfer, Failure, HostError},
     i2c::{Address, Funcs, Transfer},
     virtio::{VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD, VIRTIO_I2C_MSG_ERR},
 };

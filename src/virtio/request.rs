@@ -113,7 +113,8 @@ pub fn decode_address(raw: u16) -> Result<Address, RequestError> {
         .ok_or(bad)
 }
 
-/// Encodes an address as the driver would (for tests and tools).
+/// Encodes an address as the driver would (for tests and fuzzing).
+#[cfg(any(test, feature = "test-utils"))]
 pub fn encode_address(addr: Address) -> u16 {
     let a = addr.value();
     if addr.is_ten_bit() {

@@ -42,6 +42,7 @@ impl<'s, 'a> Sg<'s, 'a> {
     }
 
     /// Whether the stream is empty.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -63,7 +63,7 @@ use std::{
 
 pub use sys::SignalsBlocked;
 
-use super::{Failure, HostError, I2cAdapter, SmbusXfer};
+use super::{smbus::SmbusXfer, Failure, HostError, I2cAdapter};
 use crate::i2c::{Address, Funcs, Msg, Transfer};
 
 /// Lock offset of 10-bit addresses, past every 7-bit one, so that the 7-bit

@@ -327,8 +327,7 @@ pub(super) mod testing {
     impl LockHolder {
         /// Forks a child that takes the lock, reports it, and waits.
         pub(in crate::host::linux) fn spawn(file: &File, cmd: LockCmd, fl: libc::flock) -> Self {
-            use std::io::Read;
-            use std::os::fd::FromRawFd;
+            use std::{io::Read, os::fd::FromRawFd};
             let pipe = || {
                 let mut fds = [0; 2];
                 // SAFETY: `fds` is valid for writes of two fds.

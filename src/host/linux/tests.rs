@@ -12,7 +12,7 @@ use super::{
     sys::{self, testing::LockHolder, LockCmd},
     *,
 };
-use crate::host::{SmbusData, SmbusSize};
+use crate::host::smbus::{SmbusData, SmbusSize};
 
 const A50: Address = Address::seven(0x50).unwrap();
 const ALL: Funcs = Funcs(Funcs::I2C | Funcs::TEN_BIT_ADDR | Funcs::SMBUS_ALL_TRANSLATED);
