@@ -6,7 +6,18 @@
 //! `cargo bench` prints, for each case, the median and the best of several
 //! samples, and "own overhead": the path minus the same transfer run on
 //! the simulation adapter alone (the adapter stands in for the bus, which
-//! on real hardware costs ~90 us per byte at 100 kHz).
+//! on real hardware costs ~90 us per byte at 100 kHz). The baseline runs
+//! the same prepared transfer again and again, so it costs the adapter's
+//! work and nothing else.
+//!
+//! Every iteration checks what it got back: each request completed, with
+//! status OK, so a change that made requests fail cannot look faster.
+//!
+//! `request_path CASE ITERS` runs one case ITERS times without timing, for
+//! `valgrind --tool=callgrind` (`scripts/bench-instructions.sh` prints
+//! instructions per request, which do not depend on the load of the
+//! machine). Cases: rust1, c1, rust-group, c-group, adapter1,
+//! adapter-group.
 //!
 //! A plain harness (`harness = false`), so the numbers need no extra crate.
 
@@ -133,12 +144,21 @@ fn rust_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
             };
             queue.push(el, &Sg::new(&out));
         }
-        black_box(queue.complete(
+        let n = queue.complete(
             |e, used| {
                 black_box((e, used));
             },
             |_| {},
-        ));
+        );
+        check(n, reqs);
+    }
+}
+
+/// Every request completed, with status OK.
+fn check(completed: usize, reqs: &[Req]) {
+    assert_eq!(completed, reqs.len(), "requests left without completion");
+    for r in reqs {
+        assert_eq!(r.inb.last(), Some(&0), "a request failed");
     }
 }
 
@@ -186,20 +206,22 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
     move || {
         for (i, (o, inb)) in iovs.iter().enumerate() {
             // SAFETY: the iovecs describe the live buffers of `reqs`.
-            unsafe { vi2c_device_push(dev, i as u64, o, 1, inb, 1, ptr::null_mut(), 0) };
+            let st = unsafe { vi2c_device_push(dev, i as u64, o, 1, inb, 1, ptr::null_mut(), 0) };
+            assert_eq!(st, vi2c_status::Ok);
         }
         // SAFETY: live device; `done` has room for 4 entries.
-        black_box(unsafe { vi2c_device_complete(dev, done.as_mut_ptr(), done.len()) });
+        let n = unsafe { vi2c_device_complete(dev, done.as_mut_ptr(), done.len()) };
+        check(n, reqs);
     }
 }
 
-/// The adapter alone, for the overhead subtraction.
+/// The adapter alone, for the overhead subtraction: one prepared transfer,
+/// run again and again (reads fill the same buffers).
 fn adapter_only(msgs: Vec<Msg>) -> impl FnMut() {
     let mut sim = SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap();
-    let t = Transfer::new(msgs).unwrap();
+    let mut t = Transfer::new(msgs).unwrap();
     move || {
-        let mut m = t.clone();
-        black_box(host::transfer(&mut sim, &mut m)).ok();
+        host::transfer(&mut sim, black_box(&mut t)).unwrap();
     }
 }
 
@@ -212,19 +234,49 @@ fn report(name: &str, per_req: u64, path: (f64, f64), adapter: (f64, f64)) {
     );
 }
 
+fn one_read() -> Vec<Msg> {
+    vec![Msg::read(Address::seven(0x48).unwrap(), 1).unwrap()]
+}
+
+fn write_read() -> Vec<Msg> {
+    let a = Address::seven(0x48).unwrap();
+    vec![Msg::write(a, vec![0x10]).unwrap(), Msg::read(a, 1).unwrap()]
+}
+
+fn group_reqs() -> Vec<Req> {
+    vec![Req::write(0x48, FAIL_NEXT, &[0x10]), Req::read(0x48, 0, 1)]
+}
+
+/// Runs one case `iters` times, untimed (for callgrind).
+fn run_case(case: &str, iters: u64) {
+    let mut r1 = vec![Req::read(0x48, 0, 1)];
+    let mut g = group_reqs();
+    let mut f: Box<dyn FnMut() + '_> = match case {
+        "rust1" => Box::new(rust_path(&mut r1)),
+        "c1" => Box::new(c_path(&mut r1)),
+        "rust-group" => Box::new(rust_path(&mut g)),
+        "c-group" => Box::new(c_path(&mut g)),
+        "adapter1" => Box::new(adapter_only(one_read())),
+        "adapter-group" => Box::new(adapter_only(write_read())),
+        _ => panic!("unknown case {case}"),
+    };
+    for _ in 0..iters {
+        f();
+    }
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     // `cargo test --benches` runs this too; keep it short there.
-    if std::env::args().any(|a| a == "--test" || a == "--list") {
+    if args.iter().any(|a| a == "--test" || a == "--list") {
         return;
     }
-    let a = Address::seven(0x48).unwrap();
-    let one = adapter_only(vec![Msg::read(a, 1).unwrap()]);
-    let one_ad = measure(one, 1);
-    let wr = adapter_only(vec![
-        Msg::write(a, vec![0x10]).unwrap(),
-        Msg::read(a, 1).unwrap(),
-    ]);
-    let wr_ad = measure(wr, 1);
+    if let [case, iters] = args.as_slice() {
+        run_case(case, iters.parse().unwrap());
+        return;
+    }
+    let one_ad = measure(adapter_only(one_read()), 1);
+    let wr_ad = measure(adapter_only(write_read()), 1);
     println!(
         "simulation adapter alone: 1-byte read {:.1} ns, write+read group {:.1} ns",
         one_ad.0, wr_ad.0
@@ -240,14 +292,14 @@ fn main() {
     let mut r1 = vec![Req::read(0x48, 0, 1)];
     report("1-byte read, C ABI", 1, measure(c_path(&mut r1), 1), one_ad);
 
-    let mut g = vec![Req::write(0x48, FAIL_NEXT, &[0x10]), Req::read(0x48, 0, 1)];
+    let mut g = group_reqs();
     report(
         "write+read group (per request), Rust API",
         2,
         measure(rust_path(&mut g), 2),
         wr_ad,
     );
-    let mut g = vec![Req::write(0x48, FAIL_NEXT, &[0x10]), Req::read(0x48, 0, 1)];
+    let mut g = group_reqs();
     report(
         "write+read group (per request), C ABI",
         2,
