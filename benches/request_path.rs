@@ -132,6 +132,7 @@ fn rust_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
         SimAdapter::from_spec("eeprom@0x50,regs@0x48").unwrap(),
         Policy::parse("0x48,0x50").unwrap(),
         false,
+        64,
         Execution::Inline,
     )
     .unwrap();
@@ -142,7 +143,7 @@ fn rust_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
                 base: r.inb.as_mut_ptr(),
                 len: r.inb.len(),
             };
-            queue.push(el, &Sg::new(&out));
+            queue.push(el, &Sg::new(&out)).map_err(|e| e.1).unwrap();
         }
         let n = queue.complete(
             |e, used| {
@@ -179,6 +180,7 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
         address: c"0x48,0x50".as_ptr(),
         force: 0,
         zero_length_optional: 0,
+        queue_size: 64,
         notify: None,
         log: None,
         opaque: ptr::null_mut(),

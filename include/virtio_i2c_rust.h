@@ -81,6 +81,10 @@ enum vi2c_status
    incompatible ABI versions.
    */
   VI2C_STATUS_ABI_MISMATCH = 12,
+  /*
+   As many requests are outstanding as the device's queue has entries.
+   */
+  VI2C_STATUS_QUEUE_FULL = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -242,6 +246,11 @@ typedef struct {
    `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`; 0: refuse them.
    */
   uint8_t zero_length_optional;
+  /*
+   The most requests outstanding at a time (the virtqueue size),
+   1-1024: `vi2c_device_push` refuses more (`VI2C_STATUS_QUEUE_FULL`).
+   */
+  uint32_t queue_size;
   /*
    Called on the device's worker thread when results are ready.
    Required when the adapter's transfers may block (a Linux adapter);
@@ -454,7 +463,9 @@ vi2c_status vi2c_device_set_features(const vi2c_device *dev,
 
  Returns `VI2C_STATUS_OK` when the request was accepted (malformed
  requests are accepted too: they complete with `VIRTIO_I2C_MSG_ERR`);
- any other status means the request was not accepted.
+ any other status means the request was not accepted: more iovecs than
+ an element can have (1024 per part), a NULL base, or as many requests
+ outstanding as `queue_size` (`VI2C_STATUS_QUEUE_FULL`).
 
  # Safety
  `dev` is NULL or a live handle. The iovec arrays are valid for `out_num`
@@ -510,9 +521,12 @@ size_t vi2c_device_complete(const vi2c_device *dev, vi2c_completion *out, size_t
 size_t vi2c_device_reset(const vi2c_device *dev, vi2c_drop_fn cb, void *opaque);
 
 /*
- Frees a device: waits for a running group to finish, then releases the
- adapter and its claims. Requests not completed are dropped without a
- callback (call `vi2c_device_reset` first to get them). NULL is a no-op.
+ Frees a device. Requests not completed are dropped without a callback
+ (call `vi2c_device_reset` first to get them), and no queued group
+ reaches the host. It does not wait for a group running on the host:
+ the worker ends by itself after that transfer, and releases the adapter
+ and its claims then. `notify` is not called once this returns. NULL is
+ a no-op.
 
  # Safety
  `dev` is NULL or a live handle, not used afterwards.

@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
         address: c"0x48,0x50".as_ptr(),
         force: 0,
         zero_length_optional: 0,
+        queue_size: 1024,
         notify: None,
         log: None,
         opaque: ptr::null_mut(),

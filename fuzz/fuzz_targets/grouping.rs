@@ -43,6 +43,7 @@ fuzz_target!(|data: &[u8]| {
         sim,
         Policy::parse("0x48,0x50,0x51").unwrap(),
         false,
+        1024,
         Execution::Inline,
     )
     .unwrap();
@@ -85,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
                 writable: Mutex::new(vec![0xaa; writable]),
             },
             &Sg::new(&s),
-        );
+        )
+        .map_err(|e| e.1)
+        .unwrap();
         expected.push(pushed);
         pushed += 1;
         let mut done = Vec::new();

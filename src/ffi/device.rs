@@ -45,6 +45,9 @@ pub struct vi2c_device_config {
     /// 1: accept drivers that do not negotiate
     /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`; 0: refuse them.
     pub zero_length_optional: u8,
+    /// The most requests outstanding at a time (the virtqueue size),
+    /// 1-1024: `vi2c_device_push` refuses more (`VI2C_STATUS_QUEUE_FULL`).
+    pub queue_size: u32,
     /// Called on the device's worker thread when results are ready.
     /// Required when the adapter's transfers may block (a Linux adapter);
     /// unused otherwise (results are ready when push or flush returns).
@@ -138,6 +141,12 @@ pub unsafe extern "C" fn vi2c_device_new(
             }
             let force = CallError::flag("force", cfg.force)?;
             let lenient = CallError::flag("zero_length_optional", cfg.zero_length_optional)?;
+            let max_outstanding = usize::try_from(cfg.queue_size)
+                .ok()
+                .filter(|n| (1..=guest::MAX_IOVECS).contains(n))
+                .ok_or_else(|| {
+                    CallError::invalid(format!("queue_size={} must be 1-1024", cfg.queue_size))
+                })?;
             let policy = if cfg.address.is_null() {
                 Policy::AllowAll7Bit
             } else {
@@ -161,7 +170,7 @@ pub unsafe extern "C" fn vi2c_device_new(
             } else {
                 Execution::Inline
             };
-            let queue = RequestQueue::new(adapter, policy, lenient, execution)
+            let queue = RequestQueue::new(adapter, policy, lenient, max_outstanding, execution)
                 .map_err(|e| CallError::new(vi2c_status::Thread, chain(&e)))?;
             let dev = Box::new(vi2c_device {
                 queue,
@@ -215,7 +224,9 @@ pub unsafe extern "C" fn vi2c_device_set_features(
 ///
 /// Returns `VI2C_STATUS_OK` when the request was accepted (malformed
 /// requests are accepted too: they complete with `VIRTIO_I2C_MSG_ERR`);
-/// any other status means the request was not accepted.
+/// any other status means the request was not accepted: more iovecs than
+/// an element can have (1024 per part), a NULL base, or as many requests
+/// outstanding as `queue_size` (`VI2C_STATUS_QUEUE_FULL`).
 ///
 /// # Safety
 /// `dev` is NULL or a live handle. The iovec arrays are valid for `out_num`
@@ -244,8 +255,8 @@ pub unsafe extern "C" fn vi2c_device_push(
             let elem = GuestElement { token, writable };
             // The out iovecs are valid for reads during this call and
             // accessed only volatilely, per the contract.
-            guest::with_slices(&readable, |s| dev.queue.push(elem, &Sg::new(s)));
-            Ok(())
+            guest::with_slices(&readable, |s| dev.queue.push(elem, &Sg::new(s)))
+                .map_err(|(_, full)| CallError::new(vi2c_status::QueueFull, full.to_string()))
         })
     }
 }
@@ -344,9 +355,12 @@ pub unsafe extern "C" fn vi2c_device_reset(
     })
 }
 
-/// Frees a device: waits for a running group to finish, then releases the
-/// adapter and its claims. Requests not completed are dropped without a
-/// callback (call `vi2c_device_reset` first to get them). NULL is a no-op.
+/// Frees a device. Requests not completed are dropped without a callback
+/// (call `vi2c_device_reset` first to get them), and no queued group
+/// reaches the host. It does not wait for a group running on the host:
+/// the worker ends by itself after that transfer, and releases the adapter
+/// and its claims then. `notify` is not called once this returns. NULL is
+/// a no-op.
 ///
 /// # Safety
 /// `dev` is NULL or a live handle, not used afterwards.

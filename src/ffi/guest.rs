@@ -17,6 +17,11 @@ use vm_memory::VolatileSlice;
 /// Entries kept without a heap allocation.
 pub const INLINE: usize = 2;
 
+/// The most iovecs one part of a request may have: as many as a virtqueue
+/// element can have (QEMU's `VIRTQUEUE_MAX_SIZE`). More is refused before
+/// anything is copied.
+pub const MAX_IOVECS: usize = 1024;
+
 /// A copy of a C `struct iovec`, kept while a request is outstanding.
 ///
 /// It is `Send` so it can sit in the device's shared state; it is only
@@ -77,6 +82,9 @@ pub unsafe fn copy_iovecs(iov: *const libc::iovec, n: usize) -> Result<IoVecs, &
     }
     if iov.is_null() {
         return Err("iovec array is NULL");
+    }
+    if n > MAX_IOVECS {
+        return Err("more than 1024 iovecs in one part of a request");
     }
     // SAFETY: the caller guarantees `iov` points to `n` initialised iovecs;
     // the slice does not outlive this call.

@@ -79,6 +79,8 @@ pub enum vi2c_status {
     /// The library and the header the caller was built with have
     /// incompatible ABI versions.
     AbiMismatch = 12,
+    /// As many requests are outstanding as the device's queue has entries.
+    QueueFull = 13,
 }
 
 impl vi2c_status {
@@ -97,11 +99,12 @@ impl vi2c_status {
             Self::FeaturesRefused => c"driver features refused",
             Self::Thread => c"cannot start a thread",
             Self::AbiMismatch => c"incompatible virtio-i2c-rust ABI version",
+            Self::QueueFull => c"too many requests outstanding",
         }
     }
 
     /// Every current value.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::Ok,
         Self::NullArgument,
         Self::InvalidArgument,
@@ -115,6 +118,7 @@ impl vi2c_status {
         Self::FeaturesRefused,
         Self::Thread,
         Self::AbiMismatch,
+        Self::QueueFull,
     ];
 }
 
@@ -428,6 +432,7 @@ mod tests {
         (10, "FeaturesRefused"),
         (11, "Thread"),
         (12, "AbiMismatch"),
+        (13, "QueueFull"),
     ];
 
     #[test]

@@ -164,6 +164,8 @@ pub struct SimMode {
     /// Behave like a host adapter whose transfers may block
     /// ([`I2cAdapter::may_block`]): devices run it on a worker thread.
     pub blocking: bool,
+    /// Each transfer takes this long (microseconds), as on a slow bus.
+    pub delay_us: u32,
 }
 
 /// The simulated bus state.
@@ -317,7 +319,7 @@ impl std::fmt::Debug for SimAdapter {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimSpecError {
     /// A token that is neither a model nor a mode.
-    #[error("unknown simulation item '{0}' (expected eeprom@ADDR, regs@ADDR, smbus-only, no-zero-length, ten-bit or blocking)")]
+    #[error("unknown simulation item '{0}' (expected eeprom@ADDR, regs@ADDR, smbus-only, no-zero-length, ten-bit, blocking or delay-us=N)")]
     UnknownItem(String),
     /// A model address that is not a 7-bit address.
     #[error("'{0}' has no valid 7-bit address")]
@@ -340,7 +342,8 @@ impl SimAdapter {
 
     /// Builds a bus from a spec such as
     /// `eeprom@0x50,regs@0x48,smbus-only` (items: `eeprom@ADDR`,
-    /// `regs@ADDR`, `smbus-only`, `no-zero-length`, `ten-bit`, `blocking`).
+    /// `regs@ADDR`, `smbus-only`, `no-zero-length`, `ten-bit`, `blocking`,
+    /// `delay-us=N`).
     pub fn from_spec(spec: &str) -> Result<Self, SimSpecError> {
         let sim = Self::new(SimMode::default());
         {
@@ -351,6 +354,12 @@ impl SimAdapter {
                     "no-zero-length" => bus.mode.no_zero_len = true,
                     "ten-bit" => bus.mode.ten_bit = true,
                     "blocking" => bus.mode.blocking = true,
+                    _ if tok.starts_with("delay-us=") => {
+                        bus.mode.delay_us = tok
+                            .strip_prefix("delay-us=")
+                            .and_then(parse_number)
+                            .ok_or_else(|| SimSpecError::UnknownItem(tok.to_owned()))?;
+                    }
                     _ => {
                         let (kind, addr) = tok
                             .split_once('@')
@@ -422,6 +431,9 @@ impl I2cAdapter for SimAdapter {
             let mut bus = self.handle.lock();
             bus.rdwr_calls += 1;
             bus.record(t.msgs());
+        }
+        if mode.delay_us > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(u64::from(mode.delay_us)));
         }
         // The byte-level bus NACKs 10-bit targets (no model has one) after
         // running the messages before.

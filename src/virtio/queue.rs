@@ -30,6 +30,21 @@
 //! (the transport's handle of a request, QEMU's virtqueue element) stay on
 //! the transport's side too.
 //!
+//! What the guest controls, and what it costs:
+//! - requests outstanding: at most `max_outstanding` (the virtqueue size; a
+//!   push past it is refused), each holding at most one 8 KiB buffer;
+//! - a reset (device or queue reset, unplug) drops every request not
+//!   completed and every group not started: none of them reaches the host
+//!   afterwards. Only the group already inside a host transfer finishes
+//!   there; its result is discarded. A reset loop therefore neither queues
+//!   host work nor grows memory;
+//! - dropping the queue (unplug) does not wait for the worker: it drops the
+//!   queued groups, stops `notify` (waiting at most for a `notify` call in
+//!   progress), and lets the worker end on its own after the transfer it is
+//!   in, if any. The worker owns the adapter until then, so a host address
+//!   stays claimed for at most that one transfer (bounded by the adapter's
+//!   timeout).
+//!
 //! Locks: the state (grouping, submitted elements, the job queue, results)
 //! and the runner (the executor, held while a group runs). The worker takes
 //! the runner first and the state only briefly around a run, so `push`,
@@ -83,6 +98,14 @@ pub enum Execution {
 #[error("cannot start the I2C worker thread")]
 pub struct SpawnError(#[source] pub std::io::Error);
 
+/// A request [`RequestQueue::push`] did not accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{outstanding} requests are outstanding already, as many as the queue has entries")]
+pub struct QueueFull {
+    /// Requests outstanding.
+    pub outstanding: usize,
+}
+
 /// A group submitted and not yet completed: its elements, oldest first.
 struct Submitted<E> {
     seq: u64,
@@ -104,8 +127,10 @@ struct State<E> {
     results: VecDeque<(u64, Vec<Outcome>, Option<GroupError>)>,
     /// Counts resets; a result of an older generation is dropped.
     generation: u64,
-    /// The queue is being dropped: the worker ends once `jobs` is empty.
+    /// The queue was dropped: the worker ends.
     closed: bool,
+    /// Requests accepted and not completed or reset.
+    outstanding: usize,
     /// Features the driver accepted.
     features: u64,
     /// Emptied buffers, reused so that the request path does not allocate.
@@ -133,13 +158,18 @@ struct Shared<E, A> {
     wake: Condvar,
     /// Held while a group runs: one group at a time, in order.
     runner: Mutex<Runner<A>>,
+    /// The worker's `notify`; taken away when the queue is dropped, under
+    /// this lock, so it is never called after the drop returns.
+    notify: Mutex<Option<Notify>>,
 }
 
 /// The request queue; `E` is the transport's element.
 pub struct RequestQueue<E, A: I2cAdapter + 'static> {
     shared: Arc<Shared<E, A>>,
-    worker: Option<thread::JoinHandle<()>>,
+    /// Whether a worker runs the groups (else they run inline).
+    worker: bool,
     lenient: bool,
+    max_outstanding: usize,
 }
 
 fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
@@ -207,13 +237,15 @@ fn execute<A: I2cAdapter>(runner: &mut Runner<A>, t: &mut Taken) -> Option<Group
 }
 
 impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
-    /// A queue running groups on `adapter` under `policy`. `lenient`
-    /// accepts drivers that do not negotiate
+    /// A queue running groups on `adapter` under `policy`, accepting at
+    /// most `max_outstanding` requests at a time (the virtqueue size).
+    /// `lenient` accepts drivers that do not negotiate
     /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` ([`check_features`]).
     pub fn new(
         adapter: A,
         policy: Policy,
         lenient: bool,
+        max_outstanding: usize,
         execution: Execution,
     ) -> Result<Self, SpawnError> {
         let shared = Arc::new(Shared {
@@ -225,6 +257,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
                 results: VecDeque::new(),
                 generation: 0,
                 closed: false,
+                outstanding: 0,
                 features: 0,
                 spare_elements: Vec::new(),
                 spare_requests: Vec::new(),
@@ -235,15 +268,21 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
                 exec: Executor::new(adapter, policy),
                 generation: 0,
             }),
+            notify: Mutex::new(None),
         });
         let worker = match execution {
-            Execution::Inline => None,
-            Execution::Worker(notify) => Some(spawn_worker(Arc::clone(&shared), notify)?),
+            Execution::Inline => false,
+            Execution::Worker(notify) => {
+                *lock(&shared.notify) = Some(notify);
+                spawn_worker(Arc::clone(&shared))?;
+                true
+            }
         };
         Ok(Self {
             shared,
             worker,
             lenient,
+            max_outstanding,
         })
     }
 
@@ -256,13 +295,21 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
 
     /// Accepts one request: `readable` is its device-readable part, `elem`
     /// holds its device-writable part. The request is parsed now; a group
-    /// it completes is run (inline) or queued (worker).
-    pub fn push(&self, elem: E, readable: &Sg<'_, '_>) {
-        let parsed = request::parse(readable, elem.writable_len());
+    /// it completes is run (inline) or queued (worker). Refused, and `elem`
+    /// given back, when as many requests are outstanding as the queue has
+    /// entries.
+    pub fn push(&self, elem: E, readable: &Sg<'_, '_>) -> Result<(), (E, QueueFull)> {
         let mut st = lock(&self.shared.state);
+        if st.outstanding >= self.max_outstanding {
+            let outstanding = st.outstanding;
+            return Err((elem, QueueFull { outstanding }));
+        }
+        let parsed = request::parse(readable, elem.writable_len());
+        st.outstanding += 1;
         if st.grouper.push(elem, parsed) {
             self.submit(st, false);
         }
+        Ok(())
     }
 
     /// Ends a batch of available requests: an open group runs as it stands
@@ -286,7 +333,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
             elements: batch.tokens,
         });
         st.jobs.push_back((seq, batch.job));
-        if self.worker.is_some() {
+        if self.worker {
             self.shared.wake.notify_one();
             return;
         }
@@ -345,6 +392,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
             }
             drop(results);
             n += k;
+            st.outstanding -= k;
             if sub.elements.is_empty() {
                 if let (Some(sub), Some((_, outcomes, _))) =
                     (st.submitted.pop_front(), st.results.pop_front())
@@ -358,34 +406,43 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     }
 
     /// Drops every request not completed and returns its element, oldest
-    /// first. A group already running on the host finishes there (a
-    /// transfer cannot be stopped halfway), but its result is discarded.
+    /// first. No group queued before the reset reaches the host after it;
+    /// a group already running on the host finishes there (a transfer
+    /// cannot be stopped halfway), but its result is discarded.
     pub fn reset(&self) -> Vec<E> {
         let mut st = lock(&self.shared.state);
-        st.generation += 1;
-        st.results.clear();
-        let mut elements: Vec<E> = st.submitted.drain(..).flat_map(|s| s.elements).collect();
-        elements.extend(st.grouper.clear());
-        st.features = 0;
-        elements
+        reset_state(&mut st)
     }
 
     /// Number of requests accepted and not yet completed.
     #[cfg(any(test, feature = "test-utils"))]
     pub fn outstanding(&self) -> usize {
-        let st = lock(&self.shared.state);
-        st.grouper.pending() + st.submitted.iter().map(|s| s.elements.len()).sum::<usize>()
+        lock(&self.shared.state).outstanding
     }
 }
 
+/// Drops every request and queued group; returns the requests' elements.
+fn reset_state<E>(st: &mut State<E>) -> Vec<E> {
+    st.generation += 1;
+    st.results.clear();
+    while let Some((_, job)) = st.jobs.pop_front() {
+        recycle(&mut st.spare_requests, job.requests);
+    }
+    let mut elements: Vec<E> = st.submitted.drain(..).flat_map(|s| s.elements).collect();
+    elements.extend(st.grouper.clear());
+    st.outstanding = 0;
+    elements
+}
+
 /// Starts the worker thread, with every signal blocked from its first
-/// instruction (signals belong to the process's own threads).
+/// instruction (signals belong to the process's own threads). It is not
+/// joined: it ends by itself once the queue is dropped and the transfer it
+/// may be in has ended.
 fn spawn_worker<E: Send + 'static, A: I2cAdapter + 'static>(
     shared: Arc<Shared<E, A>>,
-    notify: Notify,
-) -> Result<thread::JoinHandle<()>, SpawnError> {
+) -> Result<(), SpawnError> {
     let blocked = SignalsBlocked::new().map_err(SpawnError)?;
-    let thread = thread::Builder::new()
+    let spawned = thread::Builder::new()
         .name("vi2c-worker".into())
         .spawn(move || loop {
             {
@@ -393,7 +450,7 @@ fn spawn_worker<E: Send + 'static, A: I2cAdapter + 'static>(
                 while st.jobs.is_empty() && !st.closed {
                     st = shared.wake.wait(st).unwrap_or_else(|p| p.into_inner());
                 }
-                if st.jobs.is_empty() {
+                if st.closed {
                     return;
                 }
             }
@@ -404,21 +461,25 @@ fn spawn_worker<E: Send + 'static, A: I2cAdapter + 'static>(
             let error = execute(&mut runner, &mut t);
             lock(&shared.state).store(t, error);
             drop(runner);
-            notify();
-        })
-        .map_err(SpawnError)?;
+            if let Some(notify) = &*lock(&shared.notify) {
+                notify();
+            }
+        });
     drop(blocked);
-    Ok(thread)
+    spawned.map(drop).map_err(SpawnError)
 }
 
 impl<E, A: I2cAdapter + 'static> Drop for RequestQueue<E, A> {
     fn drop(&mut self) {
-        lock(&self.shared.state).closed = true;
-        self.shared.wake.notify_all();
-        if let Some(t) = self.worker.take() {
-            // The worker ends once the queue is empty.
-            let _ = t.join();
+        // After this, notify is never called again: the worker calls it
+        // under this lock.
+        drop(lock(&self.shared.notify).take());
+        {
+            let mut st = lock(&self.shared.state);
+            drop(reset_state(&mut st));
+            st.closed = true;
         }
+        self.shared.wake.notify_all();
     }
 }
 

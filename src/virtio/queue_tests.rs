@@ -70,7 +70,7 @@ fn read<A: I2cAdapter>(q: &RequestQueue<El, A>, id: u64, addr: u8, fail_next: bo
         };
     let mut h = header(addr, flags);
     let s = [VolatileSlice::from(&mut h[..])];
-    q.push(El::new(id, 2), &Sg::new(&s));
+    q.push(El::new(id, 2), &Sg::new(&s)).unwrap();
 }
 
 /// What `complete` handed back: (element, used length), and the errors.
@@ -93,7 +93,7 @@ fn sim() -> SimAdapter {
 }
 
 fn inline<A: I2cAdapter>(adapter: A) -> RequestQueue<El, A> {
-    RequestQueue::new(adapter, Policy::AllowAll7Bit, false, Execution::Inline).unwrap()
+    RequestQueue::new(adapter, Policy::AllowAll7Bit, false, 1024, Execution::Inline).unwrap()
 }
 
 #[test]
@@ -137,6 +137,7 @@ fn worker_queue<A: I2cAdapter + 'static>(adapter: A) -> (RequestQueue<El, A>, Ar
         adapter,
         Policy::AllowAll7Bit,
         false,
+        1024,
         Execution::Worker(Box::new(move || {
             *w2.n.lock().unwrap() += 1;
             w2.cv.notify_all();
@@ -276,23 +277,163 @@ fn a_panicking_adapter_inline_fails_the_group() {
     assert_eq!(q.outstanding(), 0);
 }
 
+/// A host adapter whose transfers wait at a gate, as a slow bus does: it
+/// counts the transfers that reach it, and says when it is dropped.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    open: bool,
+    /// Transfers that reached the adapter.
+    entered: usize,
+    dropped: bool,
+}
+
+impl Gate {
+    fn set_open(&self, open: bool) {
+        lock(&self.state).open = open;
+        self.cv.notify_all();
+    }
+
+    /// Waits until `n` transfers have reached the adapter.
+    fn wait_entered(&self, n: usize) {
+        let st = lock(&self.state);
+        let (_st, t) = self
+            .cv
+            .wait_timeout_while(st, Duration::from_secs(10), |s| s.entered < n)
+            .unwrap();
+        assert!(!t.timed_out(), "no transfer reached the adapter");
+    }
+
+    fn entered(&self) -> usize {
+        lock(&self.state).entered
+    }
+}
+
+struct GateAdapter(Arc<Gate>);
+
+impl I2cAdapter for GateAdapter {
+    fn funcs(&self) -> Funcs {
+        Funcs(Funcs::I2C)
+    }
+    fn rdwr(&mut self, _: &mut Transfer) -> Result<(), Failure> {
+        let mut st = lock(&self.0.state);
+        st.entered += 1;
+        self.0.cv.notify_all();
+        while !st.open {
+            st = self.0.cv.wait(st).unwrap();
+        }
+        Ok(())
+    }
+    fn smbus(&mut self, _: Address, _: &mut SmbusXfer) -> Result<(), HostError> {
+        Ok(())
+    }
+    fn name(&self) -> String {
+        "gate".into()
+    }
+    fn may_block(&self) -> bool {
+        true
+    }
+}
+
+impl Drop for GateAdapter {
+    fn drop(&mut self) {
+        lock(&self.0.state).dropped = true;
+        self.0.cv.notify_all();
+    }
+}
+
+/// Pushes `n` one-request groups, ids from `first`.
+fn reads<A: I2cAdapter>(q: &RequestQueue<El, A>, first: u64, n: u64) {
+    for id in first..first + n {
+        read(q, id, 0x48, false);
+    }
+}
+
 #[test]
-fn drop_joins_a_busy_worker() {
-    let calls = Arc::new(AtomicUsize::new(0));
-    let c2 = Arc::clone(&calls);
-    let q: RequestQueue<El, SimAdapter> = RequestQueue::new(
-        sim(),
+fn a_reset_cancels_every_group_not_yet_on_the_host() {
+    let gate = Arc::new(Gate::default());
+    let (q, w) = worker_queue(GateAdapter(Arc::clone(&gate)));
+    // Four times: 64 groups queued, the first inside its transfer, reset.
+    for round in 0..4u64 {
+        reads(&q, round * 100, 64);
+        gate.wait_entered(usize::try_from(round).unwrap() + 1);
+        let t = std::time::Instant::now();
+        assert_eq!(q.reset().len(), 64);
+        assert!(t.elapsed() < Duration::from_secs(1), "reset waited for the host");
+        assert_eq!(q.outstanding(), 0);
+        // The transfer in progress ends; nothing queued behind it runs.
+        gate.set_open(true);
+        wait_for(&w, usize::try_from(round).unwrap() + 1);
+        gate.set_open(false);
+        assert_eq!(gate.entered(), usize::try_from(round).unwrap() + 1);
+    }
+    // 256 groups were pushed, 4 reached the host. A live request still
+    // works, and its result is the only one delivered.
+    gate.set_open(true);
+    read(&q, 999, 0x48, false);
+    wait_for(&w, 5);
+    let (done, errors) = complete(&q);
+    assert_eq!(ids(&done), vec![999]);
+    assert!(errors.is_empty());
+    assert_eq!(gate.entered(), 5);
+}
+
+#[test]
+fn outstanding_requests_are_bounded_by_the_queue_size() {
+    let q = RequestQueue::new(sim(), Policy::AllowAll7Bit, false, 3, Execution::Inline).unwrap();
+    let mut h = header(0x48, VIRTIO_I2C_FLAGS_M_RD | VIRTIO_I2C_FLAGS_FAIL_NEXT);
+    let s = [VolatileSlice::from(&mut h[..])];
+    for id in 0..3 {
+        q.push(El::new(id, 2), &Sg::new(&s)).unwrap();
+    }
+    let (back, full) = q.push(El::new(3, 2), &Sg::new(&s)).unwrap_err();
+    assert_eq!((back.id, full), (3, QueueFull { outstanding: 3 }));
+    assert_eq!(
+        full.to_string(),
+        "3 requests are outstanding already, as many as the queue has entries"
+    );
+    q.flush();
+    assert_eq!(complete(&q).0.len(), 3);
+    q.push(El::new(4, 2), &Sg::new(&s)).unwrap();
+    // A reset frees the room too.
+    assert_eq!(q.reset().len(), 1);
+    assert_eq!(q.outstanding(), 0);
+}
+
+#[test]
+fn dropping_the_queue_does_not_wait_for_the_host_nor_run_the_backlog() {
+    let gate = Arc::new(Gate::default());
+    let notified = Arc::new(AtomicUsize::new(0));
+    let n2 = Arc::clone(&notified);
+    let q: RequestQueue<El, GateAdapter> = RequestQueue::new(
+        GateAdapter(Arc::clone(&gate)),
         Policy::AllowAll7Bit,
         false,
+        1024,
         Execution::Worker(Box::new(move || {
-            c2.fetch_add(1, Ordering::SeqCst);
+            n2.fetch_add(1, Ordering::SeqCst);
         })),
     )
     .unwrap();
-    for i in 0..50 {
-        read(&q, i, 0x48, false);
-    }
+    reads(&q, 0, 50);
+    gate.wait_entered(1);
+    let t = std::time::Instant::now();
     drop(q);
-    // Everything queued before the drop ran before the join returned.
-    assert_eq!(calls.load(Ordering::SeqCst), 50);
+    assert!(t.elapsed() < Duration::from_secs(1), "drop waited for the host");
+    // The transfer in progress ends; the worker then stops by itself,
+    // dropping the adapter (and so its claims), and notifies nobody.
+    gate.set_open(true);
+    let st = lock(&gate.state);
+    let (st, timeout) = gate
+        .cv
+        .wait_timeout_while(st, Duration::from_secs(10), |s| !s.dropped)
+        .unwrap();
+    assert!(!timeout.timed_out(), "the worker kept the adapter");
+    assert_eq!(st.entered, 1, "the backlog reached the host");
+    assert_eq!(notified.load(Ordering::SeqCst), 0);
 }

@@ -101,7 +101,7 @@ vi2c_device *ctest_sim_device(const char *spec, const char *address)
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
     char err[256];
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
 
     if (vi2c_adapter_new_sim(spec, &a, err, sizeof(err)) != VI2C_STATUS_OK) {
         fprintf(stderr, "sim: %s\n", err);

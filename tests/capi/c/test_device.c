@@ -75,7 +75,7 @@ int vi2c_ctest_bus_callbacks(void)
     vi2c_bus_ops ops = { bus_start, bus_send, bus_recv, bus_nack, bus_end };
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     char err[256];
     static ctest_req w, r0, r1, bad;
     const unsigned char data[] = { 0x10, 0xca, 0xfe };
@@ -260,7 +260,7 @@ int vi2c_ctest_policy_errors(void)
 {
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     char err[256];
 
     CHECK_EQ(vi2c_adapter_new_sim("eeprom@0x50", &a, err, sizeof(err)), VI2C_STATUS_OK);
@@ -288,7 +288,7 @@ int vi2c_ctest_features(void)
 {
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     char err[256];
     const uint64_t zl = 1, v1 = 1ull << 32;
     static ctest_req r;
@@ -339,7 +339,7 @@ static vi2c_device *threaded_device(waiter *w)
 {
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     char err[256];
 
     if (vi2c_adapter_new_sim("eeprom@0x50,regs@0x48,blocking", &a, err, sizeof(err))) {

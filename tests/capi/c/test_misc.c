@@ -45,7 +45,7 @@ int vi2c_ctest_null_arguments(void)
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
     vi2c_host_i2cdev *t = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     vi2c_host_i2cdev_config tcfg = { .host_address = 0x50, .prefetch = 1 };
     vi2c_bus_ops ops = { 0 };
     vi2c_completion c[2];
@@ -99,7 +99,7 @@ int vi2c_ctest_flags(void)
     vi2c_adapter *a = NULL;
     vi2c_device *d = NULL;
     vi2c_host_i2cdev *t = NULL;
-    vi2c_device_config cfg = { 0 };
+    vi2c_device_config cfg = { .queue_size = 1024 };
     vi2c_host_i2cdev_config tcfg = { .host_address = 0x50, .prefetch = 1 };
     char err[128];
 
@@ -114,6 +114,11 @@ int vi2c_ctest_flags(void)
     CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
     CHECK(strcmp(err, "zero_length_optional=255 must be 0 or 1") == 0);
     CHECK(d == NULL);
+    CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
+    cfg.zero_length_optional = 0;
+    cfg.queue_size = 0;
+    CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "queue_size=0 must be 1-1024") == 0);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
     tcfg.ten_bit = 3;
     CHECK_FAILS(vi2c_host_i2cdev_new(&tcfg, a, &t, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
