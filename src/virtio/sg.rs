@@ -6,6 +6,11 @@
 //! MUST NOT make assumptions about the particular arrangement of
 //! descriptors", §2.7.4). [`Sg`] treats the list as one byte stream and
 //! reaches it only through `vm_memory`'s volatile accessors.
+//!
+//! Cost: the total length is summed once, when the `Sg` is made; each
+//! access walks the list once, skipping whole buffers before its offset,
+//! and copies exactly the bytes asked for. So an access costs at most one
+//! step per buffer plus its own length, whatever length the buffers claim.
 
 use vm_memory::{Bytes, VolatileSlice};
 
@@ -25,96 +30,88 @@ pub struct SgError {
 #[derive(Clone, Copy, Debug)]
 pub struct Sg<'s, 'a> {
     slices: &'s [VolatileSlice<'a>],
+    /// Total length, saturating (a list that overflows `usize` cannot be
+    /// addressed past `usize::MAX` anyway).
+    len: usize,
+}
+
+/// Which way a copy goes.
+enum Copy<'b> {
+    Out(&'b mut [u8]),
+    In(&'b [u8]),
 }
 
 impl<'s, 'a> Sg<'s, 'a> {
     /// Wraps `slices`.
     pub fn new(slices: &'s [VolatileSlice<'a>]) -> Self {
-        Self { slices }
+        let len = slices
+            .iter()
+            .fold(0usize, |a, s| a.saturating_add(s.len()));
+        Self { slices, len }
     }
 
-    /// Total length, saturating (a list that overflows `usize` cannot be
-    /// addressed past `usize::MAX` anyway).
+    /// Total length.
     pub fn len(&self) -> usize {
-        self.slices
-            .iter()
-            .fold(0usize, |a, s| a.saturating_add(s.len()))
+        self.len
     }
 
     /// Whether the stream is empty.
     #[cfg(any(test, feature = "test-utils"))]
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
-    fn check(&self, offset: usize, len: usize) -> Result<(), SgError> {
-        let total = self.len();
+    /// One walk over the pieces of `[offset, offset + buf.len())`, copying
+    /// each piece.
+    fn copy(&self, offset: usize, mut buf: Copy<'_>) -> Result<(), SgError> {
+        let len = match &buf {
+            Copy::Out(b) => b.len(),
+            Copy::In(b) => b.len(),
+        };
+        let err = SgError {
+            offset,
+            len,
+            total: self.len,
+        };
         match offset.checked_add(len) {
-            Some(end) if end <= total => Ok(()),
-            _ => Err(SgError { offset, len, total }),
+            Some(end) if end <= self.len => {}
+            _ => return Err(err),
         }
-    }
-
-    /// Visits the pieces of `[offset, offset + len)`: `f(slice, slice_offset,
-    /// stream_offset_relative, n)`.
-    fn walk(
-        &self,
-        mut offset: usize,
-        len: usize,
-        mut f: impl FnMut(&VolatileSlice<'a>, usize, usize, usize) -> Result<(), SgError>,
-    ) -> Result<(), SgError> {
-        self.check(offset, len)?;
+        let mut skip = offset;
         let mut done = 0;
         for s in self.slices {
             if done == len {
                 break;
             }
-            if offset >= s.len() {
-                offset -= s.len();
+            if skip >= s.len() {
+                skip -= s.len();
                 continue;
             }
-            let n = (s.len() - offset).min(len - done);
-            f(s, offset, done, n)?;
+            let n = (s.len() - skip).min(len - done);
+            let r = match &mut buf {
+                Copy::Out(b) => b
+                    .get_mut(done..done + n)
+                    .map(|dst| s.read_slice(dst, skip)),
+                Copy::In(b) => b.get(done..done + n).map(|src| s.write_slice(src, skip)),
+            };
+            match r {
+                Some(Ok(())) => {}
+                _ => return Err(err),
+            }
             done += n;
-            offset = 0;
+            skip = 0;
         }
         Ok(())
     }
 
     /// Copies `buf.len()` bytes at `offset` out of guest memory.
     pub fn read(&self, offset: usize, buf: &mut [u8]) -> Result<(), SgError> {
-        let total = self.len();
-        let len = buf.len();
-        self.walk(offset, len, |s, so, bo, n| {
-            let err = SgError { offset, len, total };
-            let dst = buf.get_mut(bo..bo + n).ok_or(err.clone())?;
-            s.read_slice(dst, so).map_err(|_| err)
-        })
+        self.copy(offset, Copy::Out(buf))
     }
 
     /// Copies `data` into guest memory at `offset`.
     pub fn write(&self, offset: usize, data: &[u8]) -> Result<(), SgError> {
-        let total = self.len();
-        let len = data.len();
-        self.walk(offset, len, |s, so, bo, n| {
-            let err = SgError { offset, len, total };
-            let src = data.get(bo..bo + n).ok_or(err.clone())?;
-            s.write_slice(src, so).map_err(|_| err)
-        })
-    }
-
-    /// Fills `len` bytes at `offset` with `byte`.
-    pub fn fill(&self, offset: usize, len: usize, byte: u8) -> Result<(), SgError> {
-        const CHUNK: [u8; 256] = [0; 256];
-        let chunk = [byte; 256];
-        let src: &[u8] = if byte == 0 { &CHUNK } else { &chunk };
-        let mut done = 0;
-        while done < len {
-            let n = (len - done).min(src.len());
-            self.write(offset + done, src.get(..n).unwrap_or_default())?;
-            done += n;
-        }
-        Ok(())
+        self.copy(offset, Copy::In(data))
     }
 }
 
@@ -138,7 +135,7 @@ mod tests {
         sg.read(1, &mut buf).unwrap();
         assert_eq!(buf, [2, 3, 4, 5]);
         sg.write(2, &[9, 8, 7]).unwrap();
-        sg.fill(0, 2, 0xee).unwrap();
+        sg.write(0, &[0xee, 0xee]).unwrap();
         assert_eq!(
             sg.read(5, &mut [0; 2]),
             Err(SgError {
@@ -164,5 +161,7 @@ mod tests {
         sg.read(0, &mut x).unwrap();
         assert_eq!(x, [7]);
         sg.read(1, &mut []).unwrap();
+        assert!(!sg.is_empty());
+        assert!(Sg::new(&[]).is_empty());
     }
 }
