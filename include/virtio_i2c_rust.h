@@ -305,6 +305,11 @@ typedef struct {
    */
   uint8_t force;
   /*
+   1: forward writes only as the register pointer of a read (at most
+   2 bytes, then a repeated START to read); 0: forward every write.
+   */
+  uint8_t read_only;
+  /*
    Bytes read ahead at a read START (1-8192).
    */
   uint32_t prefetch;

@@ -13,9 +13,12 @@
 //!   so a register read keeps its repeated START on the host bus; a host
 //!   NACK (or any failure) there is reported as a NACK of that START;
 //! - `recv` is served from the prefetched bytes; when they run out, a
-//!   further read of `prefetch` bytes is issued (a "current address read":
-//!   EEPROMs and auto-incrementing register files continue where they
-//!   stopped);
+//!   further read is issued (a "current address read": EEPROMs and
+//!   auto-incrementing register files continue where they stopped), of
+//!   twice as many bytes as the one before, so that a long read costs a
+//!   few host transfers instead of one per byte;
+//! - one read START reads at most [`MAX_MSG_LEN`] bytes from the host;
+//!   past them `recv` returns 0xff and the guest error is reported once;
 //! - at STOP (`finish`), buffered writes go out as one transfer. QEMU's
 //!   `FINISH` event has no status, so a failure there is only recorded
 //!   ([`HostI2cDev::take_error`]) for the glue to log.
@@ -26,19 +29,34 @@
 //! |---|---|---|---|---|---|---|
 //! | idle | ACK, start writing | read `prefetch`; ACK or NACK | NACK | 0xff | – | – |
 //! | writing | new write message (a full transfer is flushed first) | writes + read in one transfer; ACK or NACK | buffer (NACK past 8192) | 0xff | – | flush writes |
-//! | reading | start writing (the read already ended on the host) | new read transfer; ACK or NACK | NACK | next byte, refill when empty | drop the rest | idle |
+//! | reading | start writing (the read already ended on the host) | new read transfer; ACK or NACK | NACK | next byte, refill when empty (0xff past 8192) | drop the rest | idle |
 //!
-//! Side effects to know: a prefetch longer than what the controller
-//! finally reads advances the target's internal pointer further than the
-//! guest expects; a prefetch shorter than a multi-byte register splits the
-//! read in two transfers. Set `prefetch` to the usual read size of the
-//! device (1 is exact for EEPROMs and byte registers).
+//! A read-only target (`read_only`) forwards writes only as the register
+//! pointer of a read: at most 2 bytes, then a repeated START to read. A
+//! third byte is NACKed, a second write message NACKs its START, and
+//! writes still buffered at STOP are dropped; all three are reported as
+//! guest errors, and none reaches the host.
+//!
+//! Host work per guest action, with QEMU's big lock held (the target API
+//! is synchronous): a write costs one transfer per STOP, repeated START
+//! group or 41 messages, of what the guest wrote; a read START costs at
+//! most 1 + log2(8192 / `prefetch`) transfers and 8192 bytes however long
+//! the guest goes on reading. Each transfer takes what the bus takes, up
+//! to the adapter's timeout.
+//!
+//! Side effects to know: reading ahead of what the controller finally
+//! reads advances the target's internal pointer further than the guest
+//! expects (by less than the bytes read so far, with the doubling); a
+//! prefetch shorter than a multi-byte register splits the read in two
+//! transfers. Set `prefetch` to the usual read size of the device (1 is
+//! exact for EEPROMs and byte registers).
 
 #![deny(unsafe_code)]
 
 use crate::{
     host::{self, HostError, I2cAdapter},
     i2c::{Address, LimitError, Msg, Transfer, MAX_MSGS, MAX_MSG_LEN},
+    policy::MAX_POINTER_LEN,
 };
 
 /// QEMU I2C target events (`enum i2c_event`).
@@ -74,6 +92,19 @@ pub enum TargetError {
     /// The controller wrote more than one message may carry.
     #[error(transparent)]
     Limit(#[from] LimitError),
+    /// The controller wrote to a read-only target something else than the
+    /// register pointer of a read.
+    #[error("{addr} is read-only: only a pointer of at most 2 bytes before a read is forwarded")]
+    ReadOnly {
+        /// The host address.
+        addr: Address,
+    },
+    /// The controller read on past what one read START may read.
+    #[error("a read of {addr} went on past {MAX_MSG_LEN} bytes; the rest reads 0xff")]
+    ReadPastLimit {
+        /// The host address.
+        addr: Address,
+    },
 }
 
 impl TargetError {
@@ -81,29 +112,52 @@ impl TargetError {
     pub fn is_nack(&self) -> bool {
         matches!(self, Self::Host(e) if e.is_nack())
     }
+
+    /// Whether the guest is at fault (as opposed to the host or the bus).
+    pub fn is_guest_error(&self) -> bool {
+        !matches!(self, Self::Host(_))
+    }
+}
+
+/// A read in progress: what was read from the host and what was served.
+#[derive(Debug)]
+struct Read {
+    data: Vec<u8>,
+    pos: usize,
+    /// Bytes read from the host since the START.
+    total: usize,
+    /// The size of the next refill.
+    next: usize,
 }
 
 #[derive(Debug)]
 enum State {
     Idle,
     Writing(Vec<Msg>),
-    Reading { data: Vec<u8>, pos: usize },
+    Reading(Read),
 }
 
-/// The passthrough target.
+/// The host-i2cdev target.
 #[derive(Debug)]
 pub struct HostI2cDev<A> {
     adapter: A,
     addr: Address,
     prefetch: usize,
+    read_only: bool,
     state: State,
     error: Option<TargetError>,
 }
 
 impl<A: I2cAdapter> HostI2cDev<A> {
-    /// Forwards to `addr` on `adapter`, reading `prefetch` bytes at a time.
-    /// The caller has claimed `addr` on the adapter.
-    pub fn new(adapter: A, addr: Address, prefetch: usize) -> Result<Self, ConfigError> {
+    /// Forwards to `addr` on `adapter`, reading `prefetch` bytes at a read
+    /// START; with `read_only`, writes only as the pointer of a read. The
+    /// caller has claimed `addr` on the adapter.
+    pub fn new(
+        adapter: A,
+        addr: Address,
+        prefetch: usize,
+        read_only: bool,
+    ) -> Result<Self, ConfigError> {
         if !(1..=MAX_MSG_LEN).contains(&prefetch) {
             return Err(ConfigError::Prefetch(prefetch));
         }
@@ -114,6 +168,7 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             adapter,
             addr,
             prefetch,
+            read_only,
             state: State::Idle,
             error: None,
         })
@@ -128,16 +183,22 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             Event::Finish => {
                 if let State::Writing(msgs) = std::mem::replace(&mut self.state, State::Idle) {
                     // FINISH has no status: keep the error for the log.
-                    if let Err(e) = self.flush(msgs, None) {
+                    let r = if self.read_only {
+                        // A pointer never followed by its read.
+                        Err(TargetError::ReadOnly { addr: self.addr })
+                    } else {
+                        self.flush(msgs, None).map(drop)
+                    };
+                    if let Err(e) = r {
                         self.error = Some(e);
                     }
                 }
                 Ok(())
             }
             Event::Nack => {
-                if let State::Reading { data, pos } = &mut self.state {
-                    *pos = data.len();
-                    data.clear();
+                if let State::Reading(r) = &mut self.state {
+                    r.pos = r.data.len();
+                    r.data.clear();
                 }
                 Ok(())
             }
@@ -152,6 +213,9 @@ impl<A: I2cAdapter> HostI2cDev<A> {
     pub fn send(&mut self, byte: u8) -> Result<(), TargetError> {
         let r = match &mut self.state {
             State::Writing(msgs) => match msgs.last_mut() {
+                Some(m) if self.read_only && m.len() >= MAX_POINTER_LEN => {
+                    Err(TargetError::ReadOnly { addr: self.addr })
+                }
                 Some(m) => m.push(byte).map_err(TargetError::from),
                 None => Err(LimitError::EmptyTransfer.into()),
             },
@@ -164,26 +228,43 @@ impl<A: I2cAdapter> HostI2cDev<A> {
     }
 
     /// A byte for the controller. `recv` cannot fail in QEMU's API: a failed
-    /// refill returns 0xff (an idle bus reads high) and keeps the error.
+    /// refill, or a read past [`MAX_MSG_LEN`] bytes, returns 0xff (an idle
+    /// bus reads high) and keeps the error.
     pub fn recv(&mut self) -> u8 {
-        if let State::Reading { data, pos } = &mut self.state {
-            if let Some(b) = data.get(*pos) {
-                *pos += 1;
-                return *b;
+        let State::Reading(r) = &mut self.state else {
+            return 0xff;
+        };
+        if let Some(b) = r.data.get(r.pos) {
+            r.pos += 1;
+            return *b;
+        }
+        if r.total >= MAX_MSG_LEN {
+            if r.total == MAX_MSG_LEN {
+                // Reported once per START.
+                r.total += 1;
+                self.error = Some(TargetError::ReadPastLimit { addr: self.addr });
             }
-            match self.read(Vec::new()) {
-                Ok(fresh) => {
-                    let b = fresh.first().copied().unwrap_or(0xff);
-                    self.state = State::Reading {
-                        data: fresh,
-                        pos: 1,
-                    };
-                    return b;
-                }
-                Err(e) => self.error = Some(e),
+            return 0xff;
+        }
+        let n = r.next.min(MAX_MSG_LEN - r.total);
+        let (total, next) = (r.total + n, r.next.saturating_mul(2));
+        match self.flush(Vec::new(), Some(n)) {
+            Ok(fresh) => {
+                let data = fresh.unwrap_or_default();
+                let b = data.first().copied().unwrap_or(0xff);
+                self.state = State::Reading(Read {
+                    data,
+                    pos: 1,
+                    total,
+                    next,
+                });
+                b
+            }
+            Err(e) => {
+                self.error = Some(e);
+                0xff
             }
         }
-        0xff
     }
 
     /// Device reset: drops buffered writes, prefetched bytes and the last
@@ -201,6 +282,10 @@ impl<A: I2cAdapter> HostI2cDev<A> {
     fn start_send(&mut self) -> Result<(), TargetError> {
         let empty = Msg::write(self.addr, Vec::new())?;
         match std::mem::replace(&mut self.state, State::Idle) {
+            // A write after a write: the first was no pointer of a read.
+            State::Writing(_) if self.read_only => {
+                return Err(TargetError::ReadOnly { addr: self.addr });
+            }
             State::Writing(mut msgs) => {
                 // Leave room for a read message after the writes.
                 if msgs.len() + 1 >= MAX_MSGS {
@@ -219,15 +304,14 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             State::Writing(msgs) => msgs,
             _ => Vec::new(),
         };
-        let data = self.read(writes)?;
-        self.state = State::Reading { data, pos: 0 };
+        let data = self.flush(writes, Some(self.prefetch))?.unwrap_or_default();
+        self.state = State::Reading(Read {
+            data,
+            pos: 0,
+            total: self.prefetch,
+            next: self.prefetch.saturating_mul(2),
+        });
         Ok(())
-    }
-
-    /// One transfer: `writes` then a read of `prefetch` bytes.
-    fn read(&mut self, writes: Vec<Msg>) -> Result<Vec<u8>, TargetError> {
-        self.flush(writes, Some(self.prefetch))
-            .map(|read| read.unwrap_or_default())
     }
 
     fn flush(
@@ -256,7 +340,7 @@ mod tests {
         let sim = SimAdapter::from_spec(spec).unwrap();
         let h = sim.handle();
         (
-            HostI2cDev::new(sim, Address::seven(addr).unwrap(), prefetch).unwrap(),
+            HostI2cDev::new(sim, Address::seven(addr).unwrap(), prefetch, false).unwrap(),
             h,
         )
     }
@@ -300,10 +384,8 @@ mod tests {
         p.event(Event::StartRecv).unwrap();
         assert_eq!([p.recv(), p.recv(), p.recv()], [0xa, 0xb, 0xc]);
         p.event(Event::Finish).unwrap();
-        assert_eq!(
-            h.lock().log,
-            vec!["W4@0x50", "W1@0x50", "R1@0x50", "R1@0x50", "R1@0x50"]
-        );
+        // The refill reads twice as much as the read before it.
+        assert_eq!(h.lock().log, vec!["W4@0x50", "W1@0x50", "R1@0x50", "R2@0x50"]);
     }
 
     #[test]
@@ -431,18 +513,70 @@ mod tests {
     }
 
     #[test]
+    fn a_long_read_costs_a_few_transfers_and_ends_at_the_limit() {
+        let (mut p, h) = pt("eeprom@0x50", 0x50, 1);
+        p.event(Event::StartRecv).unwrap();
+        // The guest reads on for 3 x 8192 bytes.
+        let bytes: Vec<u8> = (0..3 * MAX_MSG_LEN).map(|_| p.recv()).collect();
+        // 1 + 2 + 4 + ... + 4096 + 4096: 14 transfers, 8192 bytes.
+        let bus = h.lock();
+        assert_eq!(bus.rdwr_calls, 14);
+        let sizes: usize = bus.log.iter().map(|e| e.len).sum();
+        assert_eq!(sizes, MAX_MSG_LEN);
+        drop(bus);
+        assert!(bytes[..MAX_MSG_LEN].iter().all(|&b| b == 0xff), "erased EEPROM");
+        assert!(bytes[MAX_MSG_LEN..].iter().all(|&b| b == 0xff));
+        // Reported once, as the guest's doing.
+        let e = p.take_error().unwrap();
+        assert_eq!(e, TargetError::ReadPastLimit { addr: Address::seven(0x50).unwrap() });
+        assert!(e.is_guest_error());
+        p.recv();
+        assert_eq!(p.take_error(), None);
+        // The next START reads afresh.
+        p.event(Event::StartRecv).unwrap();
+        p.recv();
+        assert_eq!(h.lock().rdwr_calls, 15);
+    }
+
+    #[test]
+    fn a_read_only_target_forwards_only_the_pointer_of_a_read() {
+        let sim = SimAdapter::from_spec("eeprom@0x50").unwrap();
+        let h = sim.handle();
+        let a = Address::seven(0x50).unwrap();
+        let mut p = HostI2cDev::new(sim, a, 2, true).unwrap();
+        let ro = TargetError::ReadOnly { addr: a };
+        // Pointer, repeated START, read: forwarded.
+        write(&mut p, &[0x00, 0x10]);
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!((p.recv(), p.recv()), (0xff, 0xff));
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().log, vec!["W2@0x50", "R2@0x50"]);
+        // A third byte is NACKed; the writes at STOP are dropped.
+        write(&mut p, &[0x00, 0x10]);
+        assert_eq!(p.send(0xaa), Err(ro.clone()));
+        p.event(Event::Finish).unwrap();
+        assert_eq!(p.take_error(), Some(ro.clone()));
+        // A second write message NACKs its START.
+        write(&mut p, &[0x00]);
+        assert_eq!(p.event(Event::StartSend), Err(ro.clone()));
+        p.event(Event::Finish).unwrap();
+        assert_eq!(h.lock().log.len(), 2, "no write reached the host");
+        assert!(ro.is_guest_error());
+    }
+
+    #[test]
     fn config_is_checked() {
         let sim = || SimAdapter::from_spec("").unwrap();
         assert_eq!(
-            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), 0).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), 0, false).unwrap_err(),
             ConfigError::Prefetch(0)
         );
         assert_eq!(
-            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1, false).unwrap_err(),
             ConfigError::Prefetch(MAX_MSG_LEN + 1)
         );
         assert_eq!(
-            HostI2cDev::new(sim(), Address::seven(0x02).unwrap(), 1).unwrap_err(),
+            HostI2cDev::new(sim(), Address::seven(0x02).unwrap(), 1, false).unwrap_err(),
             ConfigError::Reserved(Address::seven(0x02).unwrap())
         );
     }

@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! Address policy: which guest addresses reach the host, and as which host
-//! address.
+//! Address policy: which guest addresses reach the host, as which host
+//! address, and whether the guest may write to them.
 //!
 //! Syntax (the `address` property), a comma-separated list of entries:
 //!
 //! ```text
-//! entry   := side [ "=" side ]          guest[=host]
-//! side    := addr [ "-" addr ]          one address or an inclusive range
-//! addr    := [ "10bit:" ] number        7-bit unless marked 10-bit
+//! entry   := side [ "=" side ] [ ":ro" ]  guest[=host], optionally read-only
+//! side    := addr [ "-" addr ]            one address or an inclusive range
+//! addr    := [ "10bit:" ] number          7-bit unless marked 10-bit
 //! number  := 0x<hex> | <decimal>
 //! ```
 //!
 //! Examples: `0x50`, `0x50,0x52-0x53,0x60=0x61`, `0x50-0x53=0x54-0x57`,
-//! `10bit:0x150`. A range's end has the width of its start. Remapped ranges
-//! must have equal lengths.
+//! `10bit:0x150`, `0x50-0x57:ro`. A range's end has the width of its start.
+//! Remapped ranges must have equal lengths.
+//!
+//! A read-only client (`:ro`) can be read but never written: a write to it
+//! is allowed only as the register pointer of a read, i.e. a write of at
+//! most [`MAX_POINTER_LEN`] bytes followed, in the same transfer, by a read
+//! of the same client (a repeated START). Every other write to it fails
+//! before any bus traffic. This keeps SPD EEPROMs and calibration data
+//! safe from the guest.
 //!
 //! Rules, each error naming the offending token: 7-bit addresses are
 //! 0x00-0x7f and 10-bit ones 0x000-0x3ff; the reserved 7-bit addresses
@@ -21,13 +28,17 @@
 //! no guest address may appear twice, and no two guest addresses may map to
 //! one host address (the host claim is per address).
 //!
-//! Invariant: [`Policy::map`] is the only way from a guest address to a host
-//! address; it is applied to every message of a group before any bus
+//! Invariant: [`Policy::route`] is the only way from a guest address to a
+//! host address; it is applied to every message of a group before any bus
 //! traffic.
 
 use std::collections::BTreeMap;
 
-use crate::i2c::{parse_number, Address};
+use crate::i2c::{parse_number, Address, Msg};
+
+/// The longest register pointer a read-only client accepts before a read:
+/// two bytes, the address width of the larger EEPROMs (24C32 and up).
+pub const MAX_POINTER_LEN: usize = 2;
 
 /// Errors of [`Policy::parse`]; each names the token it refers to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -89,14 +100,23 @@ pub enum PolicyError {
     },
 }
 
+/// Where an allowed guest address goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The host address.
+    pub host: Address,
+    /// The client may be read but not written (see the module docs).
+    pub read_only: bool,
+}
+
 /// Which guest addresses are allowed, and where they go on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Policy {
-    /// Every non-reserved 7-bit address, unchanged (the emulated bus, where
-    /// the user chose the devices by attaching them).
+    /// Every non-reserved 7-bit address, unchanged, writable (the emulated
+    /// bus, where the user chose the devices by attaching them).
     AllowAll7Bit,
-    /// Exactly the listed guest addresses, each with its host address.
-    List(BTreeMap<Address, Address>),
+    /// Exactly the listed guest addresses, each with its route.
+    List(BTreeMap<Address, Route>),
 }
 
 impl Policy {
@@ -108,10 +128,14 @@ impl Policy {
             if token.is_empty() {
                 continue;
             }
-            let (g, h) = match token.split_once('=') {
+            let (body, read_only) = match token.strip_suffix(":ro") {
+                Some(b) => (b, true),
+                None => (token, false),
+            };
+            let (g, h) = match body.split_once('=') {
                 Some((g, h)) => (side(token, g)?, side(token, h)?),
                 None => {
-                    let g = side(token, token)?;
+                    let g = side(token, body)?;
                     (g.clone(), g)
                 }
             };
@@ -123,7 +147,11 @@ impl Policy {
                 });
             }
             for (ga, ha) in g.into_iter().zip(h) {
-                if map.insert(ga, ha).is_some() {
+                let route = Route {
+                    host: ha,
+                    read_only,
+                };
+                if map.insert(ga, route).is_some() {
                     return Err(PolicyError::DuplicateGuest {
                         token: token.to_owned(),
                         addr: ga,
@@ -143,12 +171,21 @@ impl Policy {
         Ok(Self::List(map))
     }
 
-    /// The host address for `guest`, or `None` when it is not allowed.
-    pub fn map(&self, guest: Address) -> Option<Address> {
+    /// The route of `guest`, or `None` when it is not allowed.
+    pub fn route(&self, guest: Address) -> Option<Route> {
         match self {
-            Self::AllowAll7Bit => (!guest.is_ten_bit() && !guest.is_reserved()).then_some(guest),
+            Self::AllowAll7Bit => (!guest.is_ten_bit() && !guest.is_reserved()).then_some(Route {
+                host: guest,
+                read_only: false,
+            }),
             Self::List(m) => m.get(&guest).copied(),
         }
+    }
+
+    /// The host address for `guest`, or `None` when it is not allowed.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn map(&self, guest: Address) -> Option<Address> {
+        self.route(guest).map(|r| r.host)
     }
 
     /// The host addresses this policy reaches (empty for
@@ -156,9 +193,26 @@ impl Policy {
     pub fn host_addresses(&self) -> Vec<Address> {
         match self {
             Self::AllowAll7Bit => Vec::new(),
-            Self::List(m) => m.values().copied().collect(),
+            Self::List(m) => m.values().map(|r| r.host).collect(),
         }
     }
+}
+
+/// Whether message `index` of a transfer is a write that a read-only client
+/// refuses: anything but a pointer of at most [`MAX_POINTER_LEN`] bytes
+/// followed by a read of the same client.
+pub fn refused_by_read_only(msgs: &[Msg], index: usize) -> bool {
+    let Some(m) = msgs.get(index) else {
+        return false;
+    };
+    if m.is_read() {
+        return false;
+    }
+    let pointer_of_a_read = matches!(
+        msgs.get(index + 1),
+        Some(next) if next.is_read() && next.addr() == m.addr()
+    );
+    !(pointer_of_a_read && m.len() <= MAX_POINTER_LEN)
 }
 
 /// Parses one side of an entry into its addresses.
@@ -327,6 +381,39 @@ mod tests {
             e("10bit:0x100-10bit:0x101,0x10-10bit:0x11"),
             PolicyError::Syntax { .. }
         ));
+    }
+
+    #[test]
+    fn read_only_entries() {
+        let p = Policy::parse("0x50-0x51:ro,0x60=0x61:ro,0x52,10bit:0x150:ro").unwrap();
+        let ro = |a| p.route(a).map(|r| r.read_only);
+        assert_eq!(ro(s(0x50)), Some(true));
+        assert_eq!(ro(s(0x51)), Some(true));
+        assert_eq!(p.route(s(0x60)), Some(Route { host: s(0x61), read_only: true }));
+        assert_eq!(ro(s(0x52)), Some(false));
+        assert_eq!(ro(t(0x150)), Some(true));
+        assert_eq!(p.host_addresses(), vec![s(0x50), s(0x51), s(0x52), s(0x61), t(0x150)]);
+        let e = Policy::parse("0x50:rw").unwrap_err();
+        assert!(matches!(e, PolicyError::Syntax { .. }), "{e:?}");
+        assert!(matches!(Policy::parse(":ro").unwrap_err(), PolicyError::Syntax { .. }));
+    }
+
+    #[test]
+    fn read_only_allows_a_pointer_before_a_read_and_nothing_else() {
+        let w = |a, n| Msg::write(s(a), vec![0; n]).unwrap();
+        let r = |a, n| Msg::read(s(a), n).unwrap();
+        // A 1- or 2-byte pointer, then a read of the same client.
+        assert!(!refused_by_read_only(&[w(0x50, 1), r(0x50, 8)], 0));
+        assert!(!refused_by_read_only(&[w(0x50, 2), r(0x50, 8)], 0));
+        assert!(!refused_by_read_only(&[r(0x50, 8)], 0));
+        // Longer, alone, last, or followed by another client or a write.
+        assert!(refused_by_read_only(&[w(0x50, 3), r(0x50, 8)], 0));
+        assert!(refused_by_read_only(&[w(0x50, 1)], 0));
+        assert!(refused_by_read_only(&[w(0x50, 0)], 0));
+        assert!(refused_by_read_only(&[r(0x50, 1), w(0x50, 1)], 1));
+        assert!(refused_by_read_only(&[w(0x50, 1), r(0x51, 1)], 0));
+        assert!(refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 0));
+        assert!(!refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 1));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     host::{Adapter, I2cAdapter},
-    host_i2cdev::{Event, HostI2cDev, TargetError},
+    host_i2cdev::{Event, HostI2cDev},
     i2c::Address,
 };
 
@@ -45,6 +45,9 @@ pub struct vi2c_host_i2cdev_config {
     pub ten_bit: u8,
     /// 1: take an address bound to a kernel driver anyway; 0: refuse it.
     pub force: u8,
+    /// 1: forward writes only as the register pointer of a read (at most
+    /// 2 bytes, then a repeated START to read); 0: forward every write.
+    pub read_only: u8,
     /// Bytes read ahead at a read START (1-8192).
     pub prefetch: u32,
     /// Called with a message when something goes wrong (a host error, a
@@ -70,10 +73,12 @@ impl vi2c_host_i2cdev {
         let error = t.take_error();
         drop(t);
         if let Some(e) = error {
-            let kind = match &e {
-                e if e.is_nack() => vi2c_log_kind::Nack,
-                TargetError::Host(_) => vi2c_log_kind::HostError,
-                TargetError::Limit(_) => vi2c_log_kind::GuestError,
+            let kind = if e.is_nack() {
+                vi2c_log_kind::Nack
+            } else if e.is_guest_error() {
+                vi2c_log_kind::GuestError
+            } else {
+                vi2c_log_kind::HostError
             };
             self.logger.log(kind, &e.to_string());
         }
@@ -106,6 +111,7 @@ pub unsafe extern "C" fn vi2c_host_i2cdev_new(
             }
             let ten_bit = CallError::flag("ten_bit", cfg.ten_bit)?;
             let force = CallError::flag("force", cfg.force)?;
+            let read_only = CallError::flag("read_only", cfg.read_only)?;
             let addr = if ten_bit {
                 Address::ten(cfg.host_address)
             } else {
@@ -122,7 +128,7 @@ pub unsafe extern "C" fn vi2c_host_i2cdev_new(
             adapter
                 .claim(addr, force)
                 .map_err(|e| CallError::from(&e))?;
-            let inner = HostI2cDev::new(adapter, addr, prefetch)
+            let inner = HostI2cDev::new(adapter, addr, prefetch, read_only)
                 .map_err(|e| CallError::invalid(e.to_string()))?;
             *out = Box::into_raw(Box::new(vi2c_host_i2cdev {
                 inner: Mutex::new(inner),

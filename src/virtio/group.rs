@@ -36,7 +36,7 @@ use super::{
 use crate::{
     host::{self, HostError, I2cAdapter},
     i2c::{check_msg_count, Address, LimitError, Msg, Transfer, MAX_MSGS},
-    policy::Policy,
+    policy::{refused_by_read_only, Policy},
 };
 
 /// Collects parsed requests into groups.
@@ -138,6 +138,15 @@ pub enum GroupError {
         /// The guest address.
         addr: Address,
     },
+    /// A request writes to a read-only client, and is not the register
+    /// pointer of a read of it.
+    #[error("request {index} writes to {addr}, which is read-only (only a pointer of at most 2 bytes before a read is allowed)")]
+    ReadOnly {
+        /// Its index in the group.
+        index: usize,
+        /// The guest address.
+        addr: Address,
+    },
     /// An earlier part of this group failed (FAIL_NEXT).
     #[error("an earlier part of this group failed")]
     PreviousPartFailed,
@@ -190,6 +199,9 @@ pub struct Executor<A> {
     carry_failed: bool,
     /// Reused between groups.
     msgs: Vec<Msg>,
+    /// Per message of `msgs`: its guest address, when that client is
+    /// read-only.
+    read_only: Vec<Option<Address>>,
 }
 
 impl<A: I2cAdapter> Executor<A> {
@@ -200,6 +212,7 @@ impl<A: I2cAdapter> Executor<A> {
             policy,
             carry_failed: false,
             msgs: Vec::new(),
+            read_only: Vec::new(),
         }
     }
 
@@ -248,6 +261,7 @@ impl<A: I2cAdapter> Executor<A> {
         requests: impl ExactSizeIterator<Item = Result<Request, RequestError>>,
     ) -> Result<Transfer, GroupError> {
         self.msgs.clear();
+        self.read_only.clear();
         let count = requests.len();
         let limit = check_msg_count(count).err().map(limit_error);
         let too_many = limit.is_some();
@@ -259,8 +273,11 @@ impl<A: I2cAdapter> Executor<A> {
                     first_malformed.get_or_insert(GroupError::Malformed { index, source });
                 }
                 Ok(m) if first_malformed.is_none() && not_allowed.is_none() && !too_many => {
-                    match self.policy.map(m.addr()) {
-                        Some(host) => self.msgs.push(m.with_addr(host)),
+                    match self.policy.route(m.addr()) {
+                        Some(route) => {
+                            self.read_only.push(route.read_only.then_some(m.addr()));
+                            self.msgs.push(m.with_addr(route.host));
+                        }
                         None => {
                             not_allowed = Some(GroupError::NotAllowed {
                                 index,
@@ -276,6 +293,13 @@ impl<A: I2cAdapter> Executor<A> {
             return Err(e);
         }
         if let Some(e) = limit.or(not_allowed) {
+            return Err(e);
+        }
+        let refused = self.read_only.iter().enumerate().find_map(|(index, ro)| {
+            ro.filter(|_| refused_by_read_only(&self.msgs, index))
+                .map(|addr| GroupError::ReadOnly { index, addr })
+        });
+        if let Some(e) = refused {
             return Err(e);
         }
         Transfer::new(std::mem::take(&mut self.msgs)).map_err(limit_error)
@@ -433,6 +457,35 @@ mod tests {
         let res = x.run(job(vec![w(0x60, &[0x00])]));
         assert_eq!(res.error, None);
         assert_eq!(h.lock().log, vec!["W1@0x51"]);
+    }
+
+    #[test]
+    fn a_read_only_client_is_read_but_never_written() {
+        let (mut x, h) = exec("eeprom@0x50,regs@0x48", "0x50:ro,0x60=0x48:ro,0x51");
+        // The pointer and the read, one transfer: allowed.
+        let res = x.run(job(vec![w(0x50, &[0x10]), r(0x50, 2)]));
+        assert_eq!(res.error, None);
+        let res = x.run(job(vec![w(0x60, &[0x10, 0x00]), r(0x60, 1)]));
+        assert_eq!(res.error, None);
+        assert_eq!(h.lock().log, vec!["W1@0x50", "R2@0x50", "W2@0x48", "R1@0x48"]);
+        // Every other write: refused before the bus, the group fails.
+        for (group, index, addr) in [
+            (vec![w(0x50, &[0x10, 0xaa])], 0, 0x50),
+            (vec![w(0x50, &[0x10, 0xaa, 0xbb]), r(0x50, 1)], 0, 0x50),
+            (vec![w(0x50, &[])], 0, 0x50),
+            (vec![w(0x50, &[0x10]), r(0x51, 1)], 0, 0x50),
+            (vec![r(0x50, 1), w(0x60, &[1])], 1, 0x60),
+        ] {
+            let n = group.len();
+            let res = x.run(job(group));
+            assert_eq!(res.outcomes, vec![Outcome::Err; n]);
+            let e = res.error.unwrap();
+            assert_eq!(e, GroupError::ReadOnly { index, addr: s(addr) });
+            assert!(e.is_guest_error());
+        }
+        assert_eq!(h.lock().log.len(), 4, "nothing more reached the bus");
+        // A writable client next to them is written.
+        assert_eq!(x.run(job(vec![w(0x51, &[1, 2])])).error.map(|e| e.is_nack()), Some(true));
     }
 
     #[test]

@@ -256,6 +256,33 @@ int vi2c_ctest_malformed(void)
     return 0;
 }
 
+int vi2c_ctest_read_only(void)
+{
+    vi2c_device *d = ctest_sim_device("eeprom@0x50", "0x50:ro");
+    static ctest_req w, p, r;
+    const unsigned char data[] = { 0x20, 0x5a };
+    const unsigned char ptr[] = { 0x20 };
+
+    CHECK(d != NULL);
+    /* A write: refused before the bus. */
+    ctest_req_write(&w, 0x50, 0, data, sizeof(data));
+    CHECK_EQ(ctest_push(d, &w), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&w), MSG_ERR);
+    /* The pointer and a read, one group: allowed, and the EEPROM still
+     * holds what it held (erased: 0xff). */
+    ctest_req_write(&p, 0x50, FLAG_FAIL_NEXT, ptr, sizeof(ptr));
+    ctest_req_read(&r, 0x50, 0, 1);
+    CHECK_EQ(ctest_push(d, &p), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 2);
+    CHECK_EQ(ctest_status(&p), MSG_OK);
+    CHECK_EQ(ctest_status(&r), MSG_OK);
+    CHECK_EQ(r.in[0], 0xff);
+    vi2c_device_free(d);
+    return 0;
+}
+
 int vi2c_ctest_policy_errors(void)
 {
     vi2c_adapter *a = NULL;

@@ -87,6 +87,33 @@ int vi2c_ctest_host_i2cdev(void)
     CHECK_EQ(vi2c_host_i2cdev_recv(t), 0xff);
     vi2c_host_i2cdev_free(t);
 
+    /* A read-only target: the pointer of a read is forwarded, a write is
+     * not, and the guest mistake is logged as such. */
+    {
+        vi2c_host_i2cdev_config ro = {
+            .host_address = 0x48, .prefetch = 1, .read_only = 1,
+            .log = record_log,
+        };
+        CHECK_EQ(vi2c_adapter_new_sim("regs@0x48", &a, err, sizeof(err)), VI2C_STATUS_OK);
+        CHECK_EQ(vi2c_host_i2cdev_new(&ro, a, &t, err, sizeof(err)), VI2C_STATUS_OK);
+        nlogs = 0;
+        CHECK_EQ(vi2c_host_i2cdev_event(t, VI2C_EVENT_START_SEND), 0);
+        CHECK_EQ(vi2c_host_i2cdev_send(t, 0x07), 0);
+        CHECK_EQ(vi2c_host_i2cdev_send(t, 0x00), 0);
+        CHECK(vi2c_host_i2cdev_send(t, 0x99) != 0);
+        CHECK_EQ(nlogs, 1);
+        CHECK_EQ(last_kind, VI2C_LOG_KIND_GUEST_ERROR);
+        CHECK(strstr(last_msg, "read-only") != NULL);
+        CHECK_EQ(vi2c_host_i2cdev_event(t, VI2C_EVENT_FINISH), 0);
+        /* Register 0x07 still holds its pattern (~0x07 = 0xf8). */
+        CHECK_EQ(vi2c_host_i2cdev_event(t, VI2C_EVENT_START_SEND), 0);
+        CHECK_EQ(vi2c_host_i2cdev_send(t, 0x07), 0);
+        CHECK_EQ(vi2c_host_i2cdev_event(t, VI2C_EVENT_START_RECV), 0);
+        CHECK_EQ(vi2c_host_i2cdev_recv(t), 0xf8);
+        CHECK_EQ(vi2c_host_i2cdev_event(t, VI2C_EVENT_FINISH), 0);
+        vi2c_host_i2cdev_free(t);
+    }
+
     /* Configuration errors consume the adapter and say why. */
     CHECK_EQ(vi2c_adapter_new_sim("", &a, err, sizeof(err)), VI2C_STATUS_OK);
     t = NULL;

@@ -78,6 +78,7 @@ int vi2c_ctest_linux_errors(void);
 int vi2c_ctest_bus_callbacks(void);
 int vi2c_ctest_malformed(void);
 int vi2c_ctest_policy_errors(void);
+int vi2c_ctest_read_only(void);
 int vi2c_ctest_features(void);
 int vi2c_ctest_threaded_concurrent(void);
 int vi2c_ctest_reset(void);

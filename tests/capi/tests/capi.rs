@@ -15,6 +15,7 @@ extern "C" {
     fn vi2c_ctest_bus_callbacks() -> c_int;
     fn vi2c_ctest_malformed() -> c_int;
     fn vi2c_ctest_policy_errors() -> c_int;
+    fn vi2c_ctest_read_only() -> c_int;
     fn vi2c_ctest_features() -> c_int;
     fn vi2c_ctest_threaded_concurrent() -> c_int;
     fn vi2c_ctest_reset() -> c_int;
@@ -40,6 +41,7 @@ ctest! {
     bus_callbacks => vi2c_ctest_bus_callbacks,
     malformed => vi2c_ctest_malformed,
     policy_errors => vi2c_ctest_policy_errors,
+    read_only => vi2c_ctest_read_only,
     features => vi2c_ctest_features,
     threaded_concurrent => vi2c_ctest_threaded_concurrent,
     reset => vi2c_ctest_reset,
