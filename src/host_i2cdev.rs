@@ -229,7 +229,8 @@ impl<A: I2cAdapter> HostI2cDev<A> {
 
     /// A byte for the controller. `recv` cannot fail in QEMU's API: a failed
     /// refill, or a read past [`MAX_MSG_LEN`] bytes, returns 0xff (an idle
-    /// bus reads high) and keeps the error.
+    /// bus reads high) and keeps the error. After a failed refill the read
+    /// is over: the rest reads 0xff without another host transfer.
     pub fn recv(&mut self) -> u8 {
         let State::Reading(r) = &mut self.state else {
             return 0xff;
@@ -261,6 +262,8 @@ impl<A: I2cAdapter> HostI2cDev<A> {
                 b
             }
             Err(e) => {
+                // The read ended on the host: no retry per byte.
+                self.state = State::Idle;
                 self.error = Some(e);
                 0xff
             }
@@ -536,6 +539,51 @@ mod tests {
         p.event(Event::StartRecv).unwrap();
         p.recv();
         assert_eq!(h.lock().rdwr_calls, 15);
+    }
+
+    /// An adapter that fails every transfer after the first, counting
+    /// them.
+    struct FailsAfterOne(usize);
+
+    impl I2cAdapter for FailsAfterOne {
+        fn funcs(&self) -> crate::i2c::Funcs {
+            crate::i2c::Funcs(crate::i2c::Funcs::I2C)
+        }
+        fn rdwr(&mut self, _: &mut Transfer) -> Result<(), crate::host::Failure> {
+            self.0 += 1;
+            if self.0 > 1 {
+                return Err(HostError::Os {
+                    op: "I2C_RDWR",
+                    adapter: "x".into(),
+                    errno: libc::EIO,
+                }
+                .into());
+            }
+            Ok(())
+        }
+        fn smbus(
+            &mut self,
+            _: Address,
+            _: &mut crate::host::smbus::SmbusXfer,
+        ) -> Result<(), HostError> {
+            Ok(())
+        }
+        fn name(&self) -> String {
+            "x".into()
+        }
+    }
+
+    #[test]
+    fn a_failed_refill_ends_the_read_without_a_retry_per_byte() {
+        let mut p = HostI2cDev::new(FailsAfterOne(0), Address::seven(0x50).unwrap(), 1, false)
+            .unwrap();
+        p.event(Event::StartRecv).unwrap();
+        assert_eq!(p.recv(), 0);
+        let rest: Vec<u8> = (0..1000).map(|_| p.recv()).collect();
+        assert!(rest.iter().all(|&b| b == 0xff));
+        // The START, one failed refill, and nothing more.
+        assert_eq!(p.adapter.0, 2);
+        assert!(p.take_error().is_some_and(|e| !e.is_guest_error()));
     }
 
     #[test]

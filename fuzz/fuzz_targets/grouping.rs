@@ -80,15 +80,16 @@ fuzz_target!(|data: &[u8]| {
         out.extend_from_slice(&flags.to_le_bytes());
         out.resize(8 + data_len, len);
         let s = [VolatileSlice::from(&mut out[..])];
-        queue.push(
-            El {
-                id: pushed,
-                writable: Mutex::new(vec![0xaa; writable]),
-            },
-            &Sg::new(&s),
-        )
-        .map_err(|e| e.1)
-        .unwrap();
+        queue
+            .push(
+                El {
+                    id: pushed,
+                    writable: Mutex::new(vec![0xaa; writable]),
+                },
+                &Sg::new(&s),
+            )
+            .map_err(|e| e.1)
+            .unwrap();
         expected.push(pushed);
         pushed += 1;
         let mut done = Vec::new();
