@@ -2,16 +2,17 @@
 //! virtio-i2c-rust: a virtio-i2c adapter and an I2C passthrough target for
 //! QEMU, with a stable C ABI.
 //!
-//! Layers, each importing only from the ones below it:
+//! Layers, each importing only from the ones below it (`tests/layers.rs`
+//! checks every `crate::` path against this table):
 //!
-//! ```text
-//! ffi          the C ABI: handles, status codes, panic boundary, iovecs
-//!  ├── virtio       the virtio-i2c device: request queue, parse, group, execute, write back
-//!  ├── host_i2cdev  QEMU's host-i2cdev target: byte events -> whole transfers
-//!  │    ├── policy      the address allow-list and remaps
-//!  │    └── host        I2cAdapter and its adapters: Linux i2c-dev, byte-level bus, simulation
-//!  └───────── i2c       the ground floor: Address, Msg, Transfer, Funcs, limits
-//! ```
+//! | layer | what | imports from |
+//! |---|---|---|
+//! | `ffi` | the C ABI: handles, status codes, panic boundary, iovecs | every layer below |
+//! | `virtio` | the virtio-i2c device: request queue, parse, group, execute, write back | `policy`, `host`, `i2c` |
+//! | `host_i2cdev` | QEMU's host-i2cdev target: byte events to whole transfers | `policy`, `host`, `i2c` |
+//! | `policy` | the address allow-list, remaps, read-only clients | `i2c` |
+//! | `host` | `I2cAdapter` and the adapters: Linux i2c-dev, byte-level bus, simulation | `i2c` |
+//! | `i2c` | the ground floor: Address, Msg, Transfer, Funcs, limits | nothing |
 //!
 //! The C ABI ([`ffi`]) is the product's interface. The layers below it are
 //! crate-private, and public only to the crate's own tests, benchmarks and
