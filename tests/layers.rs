@@ -33,6 +33,8 @@ fn layer_of(src: &Path, file: &Path) -> Option<String> {
     let rel = file.strip_prefix(src).unwrap();
     let first = rel.components().next()?.as_os_str().to_str()?;
     let name = first.strip_suffix(".rs").unwrap_or(first);
+    // A module's tests in a file of their own belong to its layer.
+    let name = name.strip_suffix("_tests").unwrap_or(name);
     ALLOWED
         .iter()
         .any(|(l, _)| *l == name)

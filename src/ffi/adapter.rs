@@ -265,18 +265,22 @@ pub(crate) unsafe fn take(adapter: *mut vi2c_adapter) -> Option<Adapter> {
 
 /// The common start of the constructors that consume an adapter: takes the
 /// adapter first (it is consumed even when the call fails), then copies the
-/// configuration.
+/// configuration and checks the out-parameter.
 ///
 /// # Safety
 /// `adapter` is NULL or a live handle that the caller gives up; `cfg` is
 /// NULL or valid for a read.
-pub(crate) unsafe fn take_with_config<C: Copy>(
+pub(crate) unsafe fn take_with_config<C: Copy, O>(
     adapter: *mut vi2c_adapter,
     cfg: *const C,
+    out: *mut *mut O,
 ) -> Result<(Adapter, C), CallError> {
     // SAFETY: the caller's contract.
     let adapter = unsafe { take(adapter) }.ok_or_else(|| CallError::null("adapter"))?;
     // SAFETY: NULL or valid per the contract.
     let cfg = unsafe { handle(cfg) }.ok_or_else(|| CallError::null("cfg"))?;
+    if out.is_null() {
+        return Err(CallError::null("out"));
+    }
     Ok((adapter, *cfg))
 }

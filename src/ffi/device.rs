@@ -114,6 +114,16 @@ impl vi2c_device {
     }
 }
 
+/// The device behind a handle pointer, for the functions that report a
+/// NULL one as an error.
+///
+/// # Safety
+/// `dev` is NULL or a live handle.
+unsafe fn device<'a>(dev: *const vi2c_device) -> Result<&'a vi2c_device, CallError> {
+    // SAFETY: the caller's contract.
+    unsafe { handle(dev) }.ok_or_else(|| CallError::null("dev"))
+}
+
 /// Creates a device on `adapter`, which it always consumes (also on
 /// failure). Claims every host address of `cfg->address` on the adapter.
 /// A Linux adapter is run on a worker thread (`cfg->notify` required); a
@@ -135,10 +145,7 @@ pub unsafe extern "C" fn vi2c_device_new(
     // SAFETY: the caller's contract covers every pointer.
     unsafe {
         call(err, err_len, || {
-            let (mut adapter, cfg) = take_with_config(adapter, cfg)?;
-            if out.is_null() {
-                return Err(CallError::null("out"));
-            }
+            let (mut adapter, cfg) = take_with_config(adapter, cfg, out)?;
             let force = CallError::flag("force", cfg.force)?;
             let lenient = CallError::flag("zero_length_optional", cfg.zero_length_optional)?;
             let max_outstanding = usize::try_from(cfg.queue_size)
@@ -209,8 +216,8 @@ pub unsafe extern "C" fn vi2c_device_set_features(
     // SAFETY: the caller's contract covers every pointer.
     unsafe {
         call(err, err_len, || {
-            let dev = handle(dev).ok_or_else(|| CallError::null("dev"))?;
-            dev.queue
+            device(dev)?
+                .queue
                 .set_features(features)
                 .map_err(|e| CallError::new(vi2c_status::FeaturesRefused, e.to_string()))
         })
@@ -249,7 +256,7 @@ pub unsafe extern "C" fn vi2c_device_push(
     // SAFETY: the caller's contract covers every pointer.
     unsafe {
         call(err, err_len, || {
-            let dev = handle(dev).ok_or_else(|| CallError::null("dev"))?;
+            let dev = device(dev)?;
             let readable = guest::copy_iovecs(out_sg, out_num).map_err(CallError::invalid)?;
             let writable = guest::copy_iovecs(in_sg, in_num).map_err(CallError::invalid)?;
             let elem = GuestElement { token, writable };

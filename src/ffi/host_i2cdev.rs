@@ -105,10 +105,7 @@ pub unsafe extern "C" fn vi2c_host_i2cdev_new(
     // SAFETY: the caller's contract covers every pointer.
     unsafe {
         call(err, err_len, || {
-            let (mut adapter, cfg) = take_with_config(adapter, cfg)?;
-            if out.is_null() {
-                return Err(CallError::null("out"));
-            }
+            let (mut adapter, cfg) = take_with_config(adapter, cfg, out)?;
             let ten_bit = CallError::flag("ten_bit", cfg.ten_bit)?;
             let force = CallError::flag("force", cfg.force)?;
             let read_only = CallError::flag("read_only", cfg.read_only)?;

@@ -86,6 +86,16 @@ pub struct SmbusXfer {
 }
 
 impl SmbusXfer {
+    /// A transaction of these fields.
+    pub fn new(read: bool, command: u8, size: SmbusSize, data: SmbusData) -> Self {
+        Self {
+            read,
+            command,
+            size,
+            data,
+        }
+    }
+
     /// A quick command with the given R/W bit.
     pub fn quick(read: bool) -> Self {
         Self {
@@ -116,15 +126,6 @@ impl SmbusXfer {
     }
 }
 
-fn xfer(read: bool, command: u8, size: SmbusSize, data: SmbusData) -> SmbusXfer {
-    SmbusXfer {
-        read,
-        command,
-        size,
-        data,
-    }
-}
-
 fn word(lo: u8, hi: u8) -> u16 {
     u16::from_le_bytes([lo, hi])
 }
@@ -138,26 +139,26 @@ pub fn candidates(msgs: &[Msg]) -> Vec<SmbusXfer> {
     match msgs {
         [m] if !m.is_read() => match m.data() {
             [] => out.push(SmbusXfer::quick(false)),
-            [c] => out.push(xfer(false, *c, Byte, D::None)),
+            [c] => out.push(SmbusXfer::new(false, *c, Byte, D::None)),
             [c, rest @ ..] => {
                 match rest {
-                    [b] => out.push(xfer(false, *c, ByteData, D::Byte(*b))),
-                    [lo, hi] => out.push(xfer(false, *c, WordData, D::Word(word(*lo, *hi)))),
+                    [b] => out.push(SmbusXfer::new(false, *c, ByteData, D::Byte(*b))),
+                    [lo, hi] => out.push(SmbusXfer::new(false, *c, WordData, D::Word(word(*lo, *hi)))),
                     _ => {}
                 }
                 if rest.len() <= BLOCK_MAX {
-                    out.push(xfer(false, *c, I2cBlockData, D::Block(rest.to_vec())));
+                    out.push(SmbusXfer::new(false, *c, I2cBlockData, D::Block(rest.to_vec())));
                 }
                 if let [n, data @ ..] = rest {
                     if usize::from(*n) == data.len() && (1..=BLOCK_MAX).contains(&data.len()) {
-                        out.push(xfer(false, *c, BlockData, D::Block(data.to_vec())));
+                        out.push(SmbusXfer::new(false, *c, BlockData, D::Block(data.to_vec())));
                     }
                 }
             }
         },
         [m] if m.is_read() => match m.len() {
             0 => out.push(SmbusXfer::quick(true)),
-            1 => out.push(xfer(true, 0, Byte, D::Byte(0))),
+            1 => out.push(SmbusXfer::new(true, 0, Byte, D::Byte(0))),
             _ => {}
         },
         [w, r] if !w.is_read() && r.is_read() && w.addr() == r.addr() => {
@@ -165,16 +166,16 @@ pub fn candidates(msgs: &[Msg]) -> Vec<SmbusXfer> {
             match w.data() {
                 [c] => {
                     match n {
-                        1 => out.push(xfer(true, *c, ByteData, D::Byte(0))),
-                        2 => out.push(xfer(true, *c, WordData, D::Word(0))),
+                        1 => out.push(SmbusXfer::new(true, *c, ByteData, D::Byte(0))),
+                        2 => out.push(SmbusXfer::new(true, *c, WordData, D::Word(0))),
                         _ => {}
                     }
                     if (1..=BLOCK_MAX).contains(&n) {
-                        out.push(xfer(true, *c, I2cBlockData, D::Block(vec![0; n])));
+                        out.push(SmbusXfer::new(true, *c, I2cBlockData, D::Block(vec![0; n])));
                     }
                 }
                 [c, lo, hi] if n == 2 => {
-                    out.push(xfer(false, *c, ProcCall, D::Word(word(*lo, *hi))));
+                    out.push(SmbusXfer::new(false, *c, ProcCall, D::Word(word(*lo, *hi))));
                 }
                 _ => {}
             }
@@ -321,26 +322,26 @@ mod tests {
         let cases: Vec<(Vec<Msg>, SmbusXfer)> = vec![
             (vec![w(&[])], SmbusXfer::quick(false)),
             (vec![r(0)], SmbusXfer::quick(true)),
-            (vec![w(&[7])], xfer(false, 7, Byte, D::None)),
-            (vec![r(1)], xfer(true, 0, Byte, D::Byte(0))),
-            (vec![w(&[7, 9])], xfer(false, 7, ByteData, D::Byte(9))),
+            (vec![w(&[7])], SmbusXfer::new(false, 7, Byte, D::None)),
+            (vec![r(1)], SmbusXfer::new(true, 0, Byte, D::Byte(0))),
+            (vec![w(&[7, 9])], SmbusXfer::new(false, 7, ByteData, D::Byte(9))),
             (
                 vec![w(&[7, 0x34, 0x12])],
-                xfer(false, 7, WordData, D::Word(0x1234)),
+                SmbusXfer::new(false, 7, WordData, D::Word(0x1234)),
             ),
             (
                 vec![w(&[7, 1, 2, 3])],
-                xfer(false, 7, I2cBlockData, D::Block(vec![1, 2, 3])),
+                SmbusXfer::new(false, 7, I2cBlockData, D::Block(vec![1, 2, 3])),
             ),
-            (vec![w(&[7]), r(1)], xfer(true, 7, ByteData, D::Byte(0))),
-            (vec![w(&[7]), r(2)], xfer(true, 7, WordData, D::Word(0))),
+            (vec![w(&[7]), r(1)], SmbusXfer::new(true, 7, ByteData, D::Byte(0))),
+            (vec![w(&[7]), r(2)], SmbusXfer::new(true, 7, WordData, D::Word(0))),
             (
                 vec![w(&[7]), r(32)],
-                xfer(true, 7, I2cBlockData, D::Block(vec![0; 32])),
+                SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 32])),
             ),
             (
                 vec![w(&[7, 0x34, 0x12]), r(2)],
-                xfer(false, 7, ProcCall, D::Word(0x1234)),
+                SmbusXfer::new(false, 7, ProcCall, D::Word(0x1234)),
             ),
         ];
         for (msgs, want) in cases {

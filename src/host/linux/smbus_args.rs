@@ -124,15 +124,6 @@ pub(super) fn decode(args: &SmbusArgs, x: &mut SmbusXfer) {
 mod tests {
     use super::*;
 
-    fn xfer(read: bool, command: u8, size: SmbusSize, data: SmbusData) -> SmbusXfer {
-        SmbusXfer {
-            read,
-            command,
-            size,
-            data,
-        }
-    }
-
     /// (read_write, command, size, data bytes or None for NULL)
     fn encoded(x: &SmbusXfer) -> Option<(u8, u8, u32, Option<Vec<u8>>)> {
         let args = encode(x)?;
@@ -158,34 +149,34 @@ mod tests {
         let cases = [
             (SmbusXfer::quick(false), (0, 0, 0, None)),
             (SmbusXfer::quick(true), (1, 0, 0, None)),
-            (xfer(false, 0xa5, Byte, D::None), (0, 0xa5, 1, None)),
-            (xfer(true, 0, Byte, D::Byte(0)), (1, 0, 1, bytes(&[]))),
-            (xfer(false, 7, ByteData, D::Byte(9)), (0, 7, 2, bytes(&[9]))),
-            (xfer(true, 7, ByteData, D::Byte(0)), (1, 7, 2, bytes(&[]))),
+            (SmbusXfer::new(false, 0xa5, Byte, D::None), (0, 0xa5, 1, None)),
+            (SmbusXfer::new(true, 0, Byte, D::Byte(0)), (1, 0, 1, bytes(&[]))),
+            (SmbusXfer::new(false, 7, ByteData, D::Byte(9)), (0, 7, 2, bytes(&[9]))),
+            (SmbusXfer::new(true, 7, ByteData, D::Byte(0)), (1, 7, 2, bytes(&[]))),
             (
-                xfer(false, 7, WordData, D::Word(0x1234)),
+                SmbusXfer::new(false, 7, WordData, D::Word(0x1234)),
                 (0, 7, 3, bytes(&w)),
             ),
-            (xfer(true, 7, WordData, D::Word(0)), (1, 7, 3, bytes(&[]))),
+            (SmbusXfer::new(true, 7, WordData, D::Word(0)), (1, 7, 3, bytes(&[]))),
             // Process call: a write that returns a word.
             (
-                xfer(false, 7, ProcCall, D::Word(0x1234)),
+                SmbusXfer::new(false, 7, ProcCall, D::Word(0x1234)),
                 (0, 7, 4, bytes(&w)),
             ),
             (
-                xfer(false, 7, BlockData, D::Block(vec![0xaa, 0xbb])),
+                SmbusXfer::new(false, 7, BlockData, D::Block(vec![0xaa, 0xbb])),
                 (0, 7, 5, bytes(&[2, 0xaa, 0xbb])),
             ),
             (
-                xfer(true, 7, BlockData, D::Block(vec![])),
+                SmbusXfer::new(true, 7, BlockData, D::Block(vec![])),
                 (1, 7, 5, bytes(&[])),
             ),
             (
-                xfer(false, 7, I2cBlockData, D::Block(vec![1, 2, 3])),
+                SmbusXfer::new(false, 7, I2cBlockData, D::Block(vec![1, 2, 3])),
                 (0, 7, 8, bytes(&[3, 1, 2, 3])),
             ),
             (
-                xfer(true, 7, I2cBlockData, D::Block(vec![0; 16])),
+                SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 16])),
                 (1, 7, 8, bytes(&[16])),
             ),
         ];
@@ -197,7 +188,7 @@ mod tests {
         want.extend_from_slice(&full);
         want.push(0);
         assert_eq!(
-            encoded(&xfer(false, 7, I2cBlockData, D::Block(full))),
+            encoded(&SmbusXfer::new(false, 7, I2cBlockData, D::Block(full))),
             Some((0, 7, 8, Some(want)))
         );
     }
@@ -207,17 +198,17 @@ mod tests {
         use SmbusData as D;
         use SmbusSize::*;
         let bad = [
-            xfer(false, 7, ByteData, D::None),
-            xfer(false, 7, ByteData, D::Word(1)),
-            xfer(false, 7, WordData, D::Byte(1)),
-            xfer(false, 7, ProcCall, D::None),
-            xfer(false, 7, BlockData, D::Block(vec![])),
-            xfer(false, 7, BlockData, D::Block(vec![0; 33])),
-            xfer(false, 7, I2cBlockData, D::Block(vec![])),
-            xfer(false, 7, I2cBlockData, D::Byte(1)),
-            xfer(true, 7, I2cBlockData, D::Block(vec![])),
-            xfer(true, 7, I2cBlockData, D::Block(vec![0; 33])),
-            xfer(true, 7, I2cBlockData, D::None),
+            SmbusXfer::new(false, 7, ByteData, D::None),
+            SmbusXfer::new(false, 7, ByteData, D::Word(1)),
+            SmbusXfer::new(false, 7, WordData, D::Byte(1)),
+            SmbusXfer::new(false, 7, ProcCall, D::None),
+            SmbusXfer::new(false, 7, BlockData, D::Block(vec![])),
+            SmbusXfer::new(false, 7, BlockData, D::Block(vec![0; 33])),
+            SmbusXfer::new(false, 7, I2cBlockData, D::Block(vec![])),
+            SmbusXfer::new(false, 7, I2cBlockData, D::Byte(1)),
+            SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![])),
+            SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 33])),
+            SmbusXfer::new(true, 7, I2cBlockData, D::None),
         ];
         for x in bad {
             assert!(encode(&x).is_none(), "{x:?}");
@@ -240,24 +231,24 @@ mod tests {
         use SmbusSize::*;
         let w = 0xbeefu16.to_ne_bytes();
         assert_eq!(
-            decoded(xfer(true, 0, Byte, D::Byte(0)), &[0x42]),
+            decoded(SmbusXfer::new(true, 0, Byte, D::Byte(0)), &[0x42]),
             D::Byte(0x42)
         );
         assert_eq!(
-            decoded(xfer(true, 7, ByteData, D::Byte(0)), &[0x42]),
+            decoded(SmbusXfer::new(true, 7, ByteData, D::Byte(0)), &[0x42]),
             D::Byte(0x42)
         );
         assert_eq!(
-            decoded(xfer(true, 7, WordData, D::Word(0)), &w),
+            decoded(SmbusXfer::new(true, 7, WordData, D::Word(0)), &w),
             D::Word(0xbeef)
         );
         assert_eq!(
-            decoded(xfer(false, 7, ProcCall, D::Word(1)), &w),
+            decoded(SmbusXfer::new(false, 7, ProcCall, D::Word(1)), &w),
             D::Word(0xbeef)
         );
         assert_eq!(
             decoded(
-                xfer(true, 7, I2cBlockData, D::Block(vec![0; 3])),
+                SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 3])),
                 &[3, 7, 8, 9, 10]
             ),
             D::Block(vec![7, 8, 9])
@@ -265,32 +256,32 @@ mod tests {
         // Fewer bytes than asked, as block[0] says; never more than asked.
         assert_eq!(
             decoded(
-                xfer(true, 7, I2cBlockData, D::Block(vec![0; 3])),
+                SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 3])),
                 &[2, 7, 8, 9]
             ),
             D::Block(vec![7, 8])
         );
         assert_eq!(
             decoded(
-                xfer(true, 7, I2cBlockData, D::Block(vec![0; 2])),
+                SmbusXfer::new(true, 7, I2cBlockData, D::Block(vec![0; 2])),
                 &[200, 7, 8, 9]
             ),
             D::Block(vec![7, 8])
         );
         assert_eq!(
-            decoded(xfer(true, 7, BlockData, D::Block(vec![])), &[2, 5, 6, 7]),
+            decoded(SmbusXfer::new(true, 7, BlockData, D::Block(vec![])), &[2, 5, 6, 7]),
             D::Block(vec![5, 6])
         );
         // A count past 32 is clamped, not trusted.
         let mut full = vec![255];
         full.extend(1..=33);
         assert_eq!(
-            decoded(xfer(true, 7, BlockData, D::Block(vec![])), &full),
+            decoded(SmbusXfer::new(true, 7, BlockData, D::Block(vec![])), &full),
             D::Block((1..=32).collect())
         );
         // Writes keep their data.
         assert_eq!(
-            decoded(xfer(false, 7, ByteData, D::Byte(5)), &[9]),
+            decoded(SmbusXfer::new(false, 7, ByteData, D::Byte(5)), &[9]),
             D::Byte(5)
         );
     }
