@@ -179,7 +179,7 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
     let cfg = vi2c_device_config {
         address: c"0x48,0x50".as_ptr(),
         force: 0,
-        zero_length_optional: 0,
+        require_zero_length: 0,
         queue_size: 64,
         notify: None,
         log: None,

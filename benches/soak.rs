@@ -64,7 +64,7 @@ fn device(spec: &CStr, worker: bool) -> *mut vi2c_device {
     let cfg = vi2c_device_config {
         address: c"0x48".as_ptr(),
         force: 0,
-        zero_length_optional: 0,
+        require_zero_length: 0,
         queue_size: u32::try_from(QUEUE).unwrap(),
         notify: if worker { Some(notify) } else { None },
         log: None,

@@ -242,10 +242,11 @@ typedef struct {
    */
   uint8_t force;
   /*
-   1: accept drivers that do not negotiate
-   `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`; 0: refuse them.
+   1: refuse drivers that do not negotiate
+   `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`, as the spec says; 0: accept them
+   and speak their protocol (Linux before 5.16, Zephyr).
    */
-  uint8_t zero_length_optional;
+  uint8_t require_zero_length;
   /*
    The most requests outstanding at a time (the virtqueue size),
    1-1024: `vi2c_device_push` refuses more (`VI2C_STATUS_QUEUE_FULL`).
@@ -445,11 +446,14 @@ uint64_t vi2c_device_features(void);
 
 /*
  Checks the features the driver accepted (all of them may be passed:
- transport bits 24-49 are ignored). Without
- `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` the driver is refused
- (`VI2C_STATUS_FEATURES_REFUSED`) unless the device was created with
- `zero_length_optional`; so is a device-type bit the device did not
- offer.
+ transport bits 24-49 are ignored), and parses its requests in the
+ protocol they mean from now on: without
+ `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`, the protocol as first merged (a
+ message's direction is that of its buffer, no zero-length messages).
+ Such a driver is refused (`VI2C_STATUS_FEATURES_REFUSED`) when the
+ device was created with `require_zero_length`; so is a device-type bit
+ the device did not offer. Until this is called, requests are parsed
+ in the current protocol.
 
  # Safety
  `dev` is NULL or a live handle; `err` is NULL or valid for writes of

@@ -5,7 +5,8 @@
 #   - a 6.12 kernel built for bookworm (bookworm-backports; gcc-12, like the
 #     host, so out-of-tree modules build with the host compiler)
 #   - i2c-virtio.ko, built out of tree from that kernel's source: no Debian
-#     kernel enables CONFIG_I2C_VIRTIO
+#     kernel enables CONFIG_I2C_VIRTIO; and a second one made to speak the
+#     protocol of Linux 5.14 and 5.15 (i2c-virtio-5.15-protocol.patch)
 #   - an uncompressed vmlinux (PVH entry, boots much faster under TCG)
 #   - busybox-static, i2c-tools and their libraries from bookworm
 #   - the base initramfs (mkinitramfs.sh) and QEMU's firmware (get-firmware.sh)
@@ -143,22 +144,49 @@ if [ ! -f "$MOD/i2c-virtio.c" ] || [ "$(cat "$MOD/.source" 2>/dev/null)" != "${S
     [ -s "$MOD/i2c-virtio.c" ] || die "i2c-virtio.c not found in ${SRCDEB##*/}"
     printf '%s\n' "${SRCDEB##*/}" >"$MOD/.source"
 fi
+# build_module DIR: DIR/i2c-virtio.c -> DIR/i2c-virtio.ko, for $KVER.
+build_module() {
+    local dir=$1 key
+    key=$(hash_str "$KVER" "$(hash_files "$dir/i2c-virtio.c" "$G/headers/.unpacked")")
+    if [ ! -f "$dir/i2c-virtio.ko" ] || [ "$(cat "$dir/.key" 2>/dev/null)" != "$key" ]; then
+        log "building ${dir##*/}/i2c-virtio.ko against $KVER"
+        echo 'obj-m := i2c-virtio.o' >"$dir/Kbuild"
+        # No BTF for the module: that needs pahole, and the kernel accepts
+        # modules without it (MODULE_ALLOW_BTF_MISMATCH).
+        make -s -C "$HDR" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$dir/build.log" 2>&1 || {
+            cat "$dir/build.log" >&2
+            die "building $dir/i2c-virtio.ko failed"
+        }
+        strip --strip-debug "$dir/i2c-virtio.ko"
+        printf '%s\n' "$key" >"$dir/.key"
+    fi
+    local vermagic
+    vermagic=$(modinfo -F vermagic "$dir/i2c-virtio.ko")
+    [ "${vermagic%% *}" = "$KVER" ] || die "$dir/i2c-virtio.ko has vermagic '$vermagic', want $KVER"
+}
 KO=$MOD/i2c-virtio.ko
-kokey=$(hash_str "$KVER" "$(hash_files "$MOD/i2c-virtio.c" "$G/headers/.unpacked")")
-if [ ! -f "$KO" ] || [ "$(cat "$MOD/.key" 2>/dev/null)" != "$kokey" ]; then
-    log "building i2c-virtio.ko against $KVER"
-    echo 'obj-m := i2c-virtio.o' >"$MOD/Kbuild"
-    # No BTF for the module: that needs pahole, and the kernel accepts
-    # modules without it (MODULE_ALLOW_BTF_MISMATCH).
-    make -s -C "$HDR" M="$MOD" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$MOD/build.log" 2>&1 || {
-        cat "$MOD/build.log" >&2
-        die "building i2c-virtio.ko failed"
+build_module "$MOD"
+
+# The same driver speaking the protocol of Linux 5.14 and 5.15 (no M_RD flag,
+# no zero-length requests, no feature negotiated), for the tests of the
+# device's support of those guests.  Not installed: tests load it in place
+# of the first.
+LEGACY=$G/i2c-virtio-5.15
+LEGACY_PATCH=$VI2C_ROOT/scripts/i2c-virtio-5.15-protocol.patch
+need_cmd patch
+legkey=$(hash_files "$MOD/i2c-virtio.c" "$LEGACY_PATCH")
+if [ ! -f "$LEGACY/i2c-virtio.c" ] || [ "$(cat "$LEGACY/.source" 2>/dev/null)" != "$legkey" ]; then
+    rm -rf "$LEGACY"
+    mkdir -p "$LEGACY"
+    cp "$MOD/i2c-virtio.c" "$LEGACY/i2c-virtio.c"
+    patch -s --no-backup-if-mismatch -d "$LEGACY" -p1 <"$LEGACY_PATCH" >"$LEGACY/patch.log" 2>&1 || {
+        cat "$LEGACY/patch.log" >&2
+        die "$LEGACY_PATCH does not apply to the i2c-virtio.c of ${SRCDEB##*/}"
     }
-    strip --strip-debug "$KO"
-    printf '%s\n' "$kokey" >"$MOD/.key"
+    printf '%s\n' "$legkey" >"$LEGACY/.source"
 fi
-vermagic=$(modinfo -F vermagic "$KO")
-[ "${vermagic%% *}" = "$KVER" ] || die "i2c-virtio.ko has vermagic '$vermagic', want $KVER"
+LEGACY_KO=$LEGACY/i2c-virtio.ko
+build_module "$LEGACY"
 
 # Install it into the module tree, so that it is resolved like any other module.
 mkdir -p "$MODDIR/updates"
@@ -194,6 +222,7 @@ VI2C_GUEST_BUSYBOX=$G/busybox/bin/busybox
 VI2C_GUEST_I2CTOOLS=$G/i2c-tools
 VI2C_GUEST_LIBC=$G/libc
 VI2C_GUEST_I2C_VIRTIO_KO=$KO
+VI2C_GUEST_I2C_VIRTIO_5_15_KO=$LEGACY_KO
 EOF
 mv "$G/guest.env.new" "$G/guest.env"
 

@@ -9,7 +9,9 @@
 #     loaded at boot:  i2c-dev, i2c-i801 (+ i2c-smbus), i2c-virtio (ours),
 #                      virtio_pci when it is not built in
 #     only copied:     at24, 9p, 9pnet_virtio, netfs; "modprobe NAME" loads
-#                      them (and their dependencies) from a test
+#                      them (and their dependencies) from a test; and
+#                      i2c-virtio-5.15/i2c-virtio.ko, the driver speaking
+#                      the protocol of Linux 5.15, for "insmod"
 #   - /init: mounts proc, sys and devtmpfs, loads the modules, runs /test.sh,
 #     prints "RESULT: rc=<n>" and powers off
 # A test adds its /test.sh as a second cpio appended to this one
@@ -38,7 +40,7 @@ TOOLS=(i2cdetect i2cget i2cset i2cdump i2ctransfer)
 
 key=$(hash_str "${AUTOLOAD[*]}" "${COPYONLY[*]}" \
     "$(hash_files "$0" "$G/guest.env" "$MODDIR/modules.dep" "$BB" "$I2CT/.unpacked" "$LIBC/.unpacked" \
-        "$MODDIR/updates/i2c-virtio.ko")")
+        "$MODDIR/updates/i2c-virtio.ko" "$VI2C_GUEST_I2C_VIRTIO_5_15_KO")")
 if stamp_ok base-initramfs "$key" && [ -f "$OUT" ]; then
     log "base initramfs is up to date: $OUT"
     exit 0
@@ -118,6 +120,11 @@ add_by_name() {
 }
 for m in "${AUTOLOAD[@]}"; do add_by_name "$m" 1; done
 for m in "${COPYONLY[@]}"; do add_by_name "$m" 0; done
+
+# The driver as of Linux 5.15, outside the module tree: a test replaces the
+# loaded one with it (rmmod i2c_virtio; insmod).
+mkdir -p "$R/lib/modules/$KVER/i2c-virtio-5.15"
+cp "$VI2C_GUEST_I2C_VIRTIO_5_15_KO" "$R/lib/modules/$KVER/i2c-virtio-5.15/i2c-virtio.ko"
 
 # A modules.dep for the modules in the image, so that busybox modprobe works.
 for rel in "${!COPIED[@]}"; do

@@ -82,7 +82,7 @@ fn device() -> *mut vi2c_device {
     let cfg = vi2c_device_config {
         address: c"0x50".as_ptr(),
         force: 0,
-        zero_length_optional: 0,
+        require_zero_length: 0,
         queue_size: 64,
         notify: None,
         log: None,

@@ -96,7 +96,7 @@ fuzz_target!(|data: &[u8]| {
             c"0x48,0x50".as_ptr()
         },
         force: 0,
-        zero_length_optional: 0,
+        require_zero_length: 0,
         queue_size: QUEUE,
         notify: None,
         log: None,

@@ -42,9 +42,10 @@ pub struct vi2c_device_config {
     pub address: *const c_char,
     /// 1: take addresses bound to a kernel driver anyway; 0: refuse them.
     pub force: u8,
-    /// 1: accept drivers that do not negotiate
-    /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`; 0: refuse them.
-    pub zero_length_optional: u8,
+    /// 1: refuse drivers that do not negotiate
+    /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`, as the spec says; 0: accept them
+    /// and speak their protocol (Linux before 5.16, Zephyr).
+    pub require_zero_length: u8,
     /// The most requests outstanding at a time (the virtqueue size),
     /// 1-1024: `vi2c_device_push` refuses more (`VI2C_STATUS_QUEUE_FULL`).
     pub queue_size: u32,
@@ -147,7 +148,8 @@ pub unsafe extern "C" fn vi2c_device_new(
         call(err, err_len, || {
             let (mut adapter, cfg) = take_with_config(adapter, cfg, out)?;
             let force = CallError::flag("force", cfg.force)?;
-            let lenient = CallError::flag("zero_length_optional", cfg.zero_length_optional)?;
+            let require_zero_length =
+                CallError::flag("require_zero_length", cfg.require_zero_length)?;
             let max_outstanding = usize::try_from(cfg.queue_size)
                 .ok()
                 .filter(|n| (1..=guest::MAX_IOVECS).contains(n))
@@ -177,8 +179,14 @@ pub unsafe extern "C" fn vi2c_device_new(
             } else {
                 Execution::Inline
             };
-            let queue = RequestQueue::new(adapter, policy, lenient, max_outstanding, execution)
-                .map_err(|e| CallError::new(vi2c_status::Thread, chain(&e)))?;
+            let queue = RequestQueue::new(
+                adapter,
+                policy,
+                require_zero_length,
+                max_outstanding,
+                execution,
+            )
+            .map_err(|e| CallError::new(vi2c_status::Thread, chain(&e)))?;
             let dev = Box::new(vi2c_device {
                 queue,
                 logger: Logger::new(cfg.log, Opaque(cfg.opaque)),
@@ -197,11 +205,14 @@ pub extern "C" fn vi2c_device_features() -> u64 {
 }
 
 /// Checks the features the driver accepted (all of them may be passed:
-/// transport bits 24-49 are ignored). Without
-/// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` the driver is refused
-/// (`VI2C_STATUS_FEATURES_REFUSED`) unless the device was created with
-/// `zero_length_optional`; so is a device-type bit the device did not
-/// offer.
+/// transport bits 24-49 are ignored), and parses its requests in the
+/// protocol they mean from now on: without
+/// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`, the protocol as first merged (a
+/// message's direction is that of its buffer, no zero-length messages).
+/// Such a driver is refused (`VI2C_STATUS_FEATURES_REFUSED`) when the
+/// device was created with `require_zero_length`; so is a device-type bit
+/// the device did not offer. Until this is called, requests are parsed
+/// in the current protocol.
 ///
 /// # Safety
 /// `dev` is NULL or a live handle; `err` is NULL or valid for writes of

@@ -62,11 +62,41 @@ pub const VIRTIO_I2C_MSG_ERR: u8 = 1;
 /// Size of `struct virtio_i2c_out_hdr` (`le16 addr; le16 padding; le32 flags`).
 pub const OUT_HDR_LEN: usize = 8;
 
+/// The protocol a driver speaks, from the features it accepted.
+///
+/// virtio-i2c was first merged (Linux 5.14) without
+/// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`: such a driver never sets
+/// `VIRTIO_I2C_FLAGS_M_RD` (a message's direction is that of its buffer)
+/// and never sends a zero-length message. The feature came with the spec's
+/// final text (Linux 5.16): `M_RD` gives the direction, and zero-length
+/// messages (SMBus Quick) are allowed. Zephyr's driver sets `M_RD` but
+/// negotiates nothing; it is served as `Legacy`, where `M_RD`, when set,
+/// must agree with the buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` negotiated.
+    Current,
+    /// Not negotiated: the protocol as first merged.
+    Legacy,
+}
+
+impl Protocol {
+    /// The protocol of a driver that accepted `features`.
+    pub fn of(features: u64) -> Self {
+        if features & VIRTIO_I2C_F_ZERO_LENGTH_REQUEST != 0 {
+            Self::Current
+        } else {
+            Self::Legacy
+        }
+    }
+}
+
 /// Errors of feature negotiation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeatureError {
-    /// The driver did not accept `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`.
-    #[error("the driver did not accept VIRTIO_I2C_F_ZERO_LENGTH_REQUEST (features {features:#x}); set zero-length-optional=on for drivers that do not know it")]
+    /// The driver did not accept `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`, and
+    /// the device requires it.
+    #[error("the driver did not accept VIRTIO_I2C_F_ZERO_LENGTH_REQUEST (features {features:#x}), which require-zero-length=on requires")]
     ZeroLengthNotAccepted {
         /// The features the driver accepted.
         features: u64,
@@ -84,15 +114,16 @@ pub enum FeatureError {
 /// `VIRTIO_RING_F_INDIRECT_DESC` pass through.
 ///
 /// "The device MUST offer VIRTIO_I2C_F_ZERO_LENGTH_REQUEST" and "MUST reject
-/// any driver that does not negotiate it" (§5.16.3). `lenient` waives the
-/// second rule for drivers that predate the bit (Zephyr's driver accepts no
-/// device-specific feature); requests are parsed the same way either way.
-pub fn check_features(accepted: u64, lenient: bool) -> Result<(), FeatureError> {
+/// any driver that does not negotiate it" (§5.16.3). The second rule holds
+/// only with `require_zero_length`: by default a driver that predates the
+/// bit (Linux 5.14 and 5.15, Zephyr) is accepted and served in the
+/// protocol it speaks ([`Protocol::Legacy`]).
+pub fn check_features(accepted: u64, require_zero_length: bool) -> Result<(), FeatureError> {
     let extra = accepted & DEVICE_TYPE_BITS & !DEVICE_FEATURES;
     if extra != 0 {
         return Err(FeatureError::NotOffered { extra });
     }
-    if accepted & VIRTIO_I2C_F_ZERO_LENGTH_REQUEST == 0 && !lenient {
+    if accepted & VIRTIO_I2C_F_ZERO_LENGTH_REQUEST == 0 && require_zero_length {
         return Err(FeatureError::ZeroLengthNotAccepted { features: accepted });
     }
     Ok(())
@@ -104,25 +135,28 @@ mod tests {
 
     #[test]
     fn strict_refuses_a_driver_without_zero_length() {
-        assert_eq!(check_features(DEVICE_FEATURES, false), Ok(()));
+        assert_eq!(check_features(DEVICE_FEATURES, true), Ok(()));
         assert_eq!(
-            check_features(VIRTIO_F_VERSION_1, false),
+            check_features(VIRTIO_F_VERSION_1, true),
             Err(FeatureError::ZeroLengthNotAccepted {
                 features: VIRTIO_F_VERSION_1
             })
         );
-        assert_eq!(check_features(VIRTIO_F_VERSION_1, true), Ok(()));
+        // By default such a driver is accepted, in the legacy protocol.
+        assert_eq!(check_features(VIRTIO_F_VERSION_1, false), Ok(()));
+        assert_eq!(Protocol::of(VIRTIO_F_VERSION_1), Protocol::Legacy);
+        assert_eq!(Protocol::of(DEVICE_FEATURES), Protocol::Current);
         assert_eq!(
-            check_features(DEVICE_FEATURES | 4, true),
+            check_features(DEVICE_FEATURES | 4, false),
             Err(FeatureError::NotOffered { extra: 4 })
         );
         assert_eq!(
-            check_features(DEVICE_FEATURES | 1 << 60, false),
+            check_features(DEVICE_FEATURES | 1 << 60, true),
             Err(FeatureError::NotOffered { extra: 1 << 60 })
         );
         // Transport bits (INDIRECT_DESC 28, EVENT_IDX 29, ACCESS_PLATFORM 33)
         // are the transport's business.
         let transport = 1 << 28 | 1 << 29 | 1 << 33;
-        assert_eq!(check_features(DEVICE_FEATURES | transport, false), Ok(()));
+        assert_eq!(check_features(DEVICE_FEATURES | transport, true), Ok(()));
     }
 }

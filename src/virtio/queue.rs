@@ -60,7 +60,7 @@ use std::{
 };
 
 use super::{
-    check_features,
+    check_features, Protocol, DEVICE_FEATURES,
     group::{Executor, GroupError, Grouper, Job},
     request::{self, Request, RequestError},
     response::{self, Outcome},
@@ -131,8 +131,9 @@ struct State<E> {
     closed: bool,
     /// Requests accepted and not completed or reset.
     outstanding: usize,
-    /// Features the driver accepted.
-    features: u64,
+    /// The protocol the driver speaks (from the features it accepted; the
+    /// current one until a driver negotiates).
+    protocol: Protocol,
     /// Emptied buffers, reused so that the request path does not allocate.
     spare_elements: Vec<Vec<E>>,
     spare_requests: Vec<Vec<Result<Request, RequestError>>>,
@@ -168,7 +169,7 @@ pub struct RequestQueue<E, A: I2cAdapter + 'static> {
     shared: Arc<Shared<E, A>>,
     /// Whether a worker runs the groups (else they run inline).
     worker: bool,
-    lenient: bool,
+    require_zero_length: bool,
     max_outstanding: usize,
 }
 
@@ -239,12 +240,12 @@ fn execute<A: I2cAdapter>(runner: &mut Runner<A>, t: &mut Taken) -> Option<Group
 impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     /// A queue running groups on `adapter` under `policy`, accepting at
     /// most `max_outstanding` requests at a time (the virtqueue size).
-    /// `lenient` accepts drivers that do not negotiate
+    /// `require_zero_length` refuses drivers that do not negotiate
     /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST` ([`check_features`]).
     pub fn new(
         adapter: A,
         policy: Policy,
-        lenient: bool,
+        require_zero_length: bool,
         max_outstanding: usize,
         execution: Execution,
     ) -> Result<Self, SpawnError> {
@@ -258,7 +259,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
                 generation: 0,
                 closed: false,
                 outstanding: 0,
-                features: 0,
+                protocol: Protocol::of(DEVICE_FEATURES),
                 spare_elements: Vec::new(),
                 spare_requests: Vec::new(),
                 spare_outcomes: Vec::new(),
@@ -281,15 +282,16 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
         Ok(Self {
             shared,
             worker,
-            lenient,
+            require_zero_length,
             max_outstanding,
         })
     }
 
-    /// Checks and records the features the driver accepted.
+    /// Checks the features the driver accepted, and speaks its protocol
+    /// from now on.
     pub fn set_features(&self, features: u64) -> Result<(), FeatureError> {
-        check_features(features, self.lenient)?;
-        lock(&self.shared.state).features = features;
+        check_features(features, self.require_zero_length)?;
+        lock(&self.shared.state).protocol = Protocol::of(features);
         Ok(())
     }
 
@@ -304,7 +306,7 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
             let outstanding = st.outstanding;
             return Err((elem, QueueFull { outstanding }));
         }
-        let parsed = request::parse(readable, elem.writable_len());
+        let parsed = request::parse(readable, elem.writable_len(), st.protocol);
         st.outstanding += 1;
         if st.grouper.push(elem, parsed) {
             self.submit(st, false);

@@ -17,7 +17,7 @@
 
 use super::{
     sg::{Sg, SgError},
-    OUT_HDR_LEN, VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD,
+    Protocol, OUT_HDR_LEN, VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD,
 };
 use crate::i2c::{check_msg_len, Address, Msg, MAX_MSG_LEN};
 
@@ -63,6 +63,19 @@ pub enum RequestError {
     WriteWithReadBuffer {
         /// Bytes before the status byte.
         len: usize,
+    },
+    /// A zero-length request from a driver that did not negotiate
+    /// `VIRTIO_I2C_F_ZERO_LENGTH_REQUEST`: its protocol has none, and the
+    /// direction of an empty message cannot be told.
+    #[error("zero-length request from a driver that did not negotiate VIRTIO_I2C_F_ZERO_LENGTH_REQUEST")]
+    ZeroLengthNotNegotiated,
+    /// A request with data in both directions.
+    #[error("request carries {out} bytes of device-readable and {input} of device-writable data")]
+    BothDirections {
+        /// Device-readable data bytes.
+        out: usize,
+        /// Device-writable data bytes (before the status).
+        input: usize,
     },
     /// A buffer longer than one message may be.
     #[error("buffer of {len} bytes exceeds {MAX_MSG_LEN}")]
@@ -125,10 +138,10 @@ pub fn encode_address(addr: Address) -> u16 {
 }
 
 /// Parses one request from its device-readable part `out` and the length of
-/// its device-writable part.
-pub fn parse(out: &Sg<'_, '_>, in_len: usize) -> Parsed {
+/// its device-writable part, in the protocol the driver speaks.
+pub fn parse(out: &Sg<'_, '_>, in_len: usize, protocol: Protocol) -> Parsed {
     let mut fail_next = false;
-    let request = parse_inner(out, in_len, &mut fail_next);
+    let request = parse_inner(out, in_len, protocol, &mut fail_next);
     Parsed {
         fail_next,
         in_len,
@@ -139,6 +152,7 @@ pub fn parse(out: &Sg<'_, '_>, in_len: usize) -> Parsed {
 fn parse_inner(
     out: &Sg<'_, '_>,
     in_len: usize,
+    protocol: Protocol,
     fail_next: &mut bool,
 ) -> Result<Request, RequestError> {
     let out_len = out.len();
@@ -166,11 +180,23 @@ fn parse_inner(
     let addr = decode_address(raw)?;
     let data_out = out_len - OUT_HDR_LEN;
     let data_in = in_len - 1;
+    let m_rd = flags & VIRTIO_I2C_FLAGS_M_RD != 0;
+    // The protocol as first merged: the buffers give the direction; an
+    // M_RD that is set (Zephyr sets it) must agree with them.
+    let read = match protocol {
+        Protocol::Current => m_rd,
+        Protocol::Legacy => match (data_out, data_in) {
+            (0, 0) => return Err(RequestError::ZeroLengthNotNegotiated),
+            (0, _) => true,
+            (_, 0) => m_rd,
+            (out, input) => return Err(RequestError::BothDirections { out, input }),
+        },
+    };
     // "VIRTIO_I2C_FLAGS_M_RD ... MUST be set for a read and its buf is
     // device-writable; clear for a write, buf device-readable." A buffer in
     // the other direction is a malformed request.
     let too_long = |len| RequestError::TooLong { len };
-    if flags & VIRTIO_I2C_FLAGS_M_RD != 0 {
+    if read {
         if data_out != 0 {
             return Err(RequestError::ReadWithWriteBuffer { len: data_out });
         }
@@ -215,9 +241,40 @@ mod tests {
     }
 
     fn parse_bytes(out: &[u8], in_len: usize) -> Parsed {
+        parse_as(Protocol::Current, out, in_len)
+    }
+
+    fn parse_as(protocol: Protocol, out: &[u8], in_len: usize) -> Parsed {
         let mut o = out.to_vec();
         let s = [VolatileSlice::from(&mut o[..])];
-        parse(&Sg::new(&s), in_len)
+        parse(&Sg::new(&s), in_len, protocol)
+    }
+
+    #[test]
+    fn the_legacy_protocol_takes_the_direction_from_the_buffers() {
+        let legacy = |out: &[u8], in_len| parse_as(Protocol::Legacy, out, in_len).request;
+        // Linux 5.15: no M_RD; a device-writable buffer is a read.
+        assert_eq!(legacy(&hdr(0x50 << 1, 0), 3), Ok(read(0x50, 2)));
+        let mut w = hdr(0x50 << 1, VIRTIO_I2C_FLAGS_FAIL_NEXT);
+        w.push(0x10);
+        assert_eq!(legacy(&w, 1), Ok(write(0x50, &[0x10])));
+        // Zephyr: M_RD set, in agreement with the buffers.
+        assert_eq!(legacy(&hdr(0x50 << 1, VIRTIO_I2C_FLAGS_M_RD), 2), Ok(read(0x50, 1)));
+        // M_RD against the buffers, data both ways, no data at all.
+        let mut rw = hdr(0x50 << 1, VIRTIO_I2C_FLAGS_M_RD);
+        rw.push(1);
+        assert_eq!(legacy(&rw, 1), Err(RequestError::ReadWithWriteBuffer { len: 1 }));
+        assert_eq!(legacy(&w, 2), Err(RequestError::BothDirections { out: 1, input: 1 }));
+        assert_eq!(legacy(&hdr(0x50 << 1, 0), 1), Err(RequestError::ZeroLengthNotNegotiated));
+        assert_eq!(
+            legacy(&hdr(0x50 << 1, VIRTIO_I2C_FLAGS_M_RD), 1),
+            Err(RequestError::ZeroLengthNotNegotiated)
+        );
+        // The current protocol keeps its rules: no M_RD is a write.
+        assert_eq!(
+            parse_bytes(&hdr(0x50 << 1, 0), 3).request,
+            Err(RequestError::WriteWithReadBuffer { len: 2 })
+        );
     }
 
     #[test]
@@ -315,7 +372,7 @@ mod tests {
             VolatileSlice::from(&mut a[..]),
             VolatileSlice::from(&mut b[..]),
         ];
-        let p = parse(&Sg::new(&s), 1);
+        let p = parse(&Sg::new(&s), 1, Protocol::Current);
         assert_eq!(p.request, Ok(write(0x50, &[0x42])));
         assert!(p.fail_next);
     }

@@ -321,12 +321,15 @@ int vi2c_ctest_features(void)
     static ctest_req r;
 
     CHECK_EQ(vi2c_device_features(), zl | v1);
+    /* require_zero_length: a driver without the feature is refused. */
     CHECK_EQ(vi2c_adapter_new_sim("eeprom@0x50", &a, err, sizeof(err)), VI2C_STATUS_OK);
     cfg.log = count_log;
+    cfg.require_zero_length = 1;
     CHECK_EQ(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_OK);
     CHECK_EQ(vi2c_device_set_features(d, zl | v1, err, sizeof(err)), VI2C_STATUS_OK);
     CHECK_EQ(vi2c_device_set_features(d, v1, err, sizeof(err)), VI2C_STATUS_FEATURES_REFUSED);
     CHECK(strstr(err, "VIRTIO_I2C_F_ZERO_LENGTH_REQUEST") != NULL);
+    CHECK(strstr(err, "require-zero-length=on") != NULL);
     CHECK_EQ(vi2c_device_set_features(d, zl | v1 | 8, err, sizeof(err)), VI2C_STATUS_FEATURES_REFUSED);
 
     /* Each failed group is logged once. */
@@ -337,10 +340,30 @@ int vi2c_ctest_features(void)
     CHECK_EQ(log_calls, 1);
     vi2c_device_free(d);
 
+    /*
+     * By default a driver without the feature is accepted and spoken to in
+     * the protocol as first merged (Linux 5.15): no M_RD, the direction is
+     * the buffer's, and zero-length requests are refused.
+     */
     CHECK_EQ(vi2c_adapter_new_sim("eeprom@0x50", &a, err, sizeof(err)), VI2C_STATUS_OK);
-    cfg.zero_length_optional = 1;
+    cfg.require_zero_length = 0;
     CHECK_EQ(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_OK);
     CHECK_EQ(vi2c_device_set_features(d, v1, err, sizeof(err)), VI2C_STATUS_OK);
+    ctest_req_raw(&r, 0x50 << 1, 0, 0, 3); /* a read of 2, without M_RD */
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_OK);
+    CHECK_EQ(r.used, 3);
+    ctest_req_write(&r, 0x50, 0, NULL, 0); /* zero-length */
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_ERR);
+    /* After a driver that negotiates it, zero-length works again. */
+    CHECK_EQ(vi2c_device_set_features(d, zl | v1, err, sizeof(err)), VI2C_STATUS_OK);
+    ctest_req_write(&r, 0x50, 0, NULL, 0);
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_OK);
     vi2c_device_free(d);
     return 0;
 }

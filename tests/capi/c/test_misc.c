@@ -110,12 +110,12 @@ int vi2c_ctest_flags(void)
     CHECK(strcmp(err, "force=2 must be 0 or 1") == 0);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
     cfg.force = 0;
-    cfg.zero_length_optional = 0xff;
+    cfg.require_zero_length = 0xff;
     CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
-    CHECK(strcmp(err, "zero_length_optional=255 must be 0 or 1") == 0);
+    CHECK(strcmp(err, "require_zero_length=255 must be 0 or 1") == 0);
     CHECK(d == NULL);
     CHECK_EQ(vi2c_adapter_new_sim("", &a, NULL, 0), VI2C_STATUS_OK);
-    cfg.zero_length_optional = 0;
+    cfg.require_zero_length = 0;
     cfg.queue_size = 0;
     CHECK_FAILS(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
     CHECK(strcmp(err, "queue_size=0 must be 1-1024") == 0);
