@@ -35,16 +35,7 @@
 # the CI budget, so nothing of it is built or run here; on x86_64, the
 # restart fix is covered by virtio-i2c-rust-test through the virtqueue.
 #
-# Usage: tests/qtest/run.sh [--build] [FILTER...]
-#   --build   first run scripts/get-qemu.sh and scripts/build-qemu.sh
-#   FILTER    run only the test paths that contain FILTER (e.g. tmp105)
-# Env:   VI2C_QEMU          QEMU binary to test (default: the build's
-#                           qemu-system-x86_64, rebuilt first if needed)
-#        VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
-#                           when set, the build locks are not taken)
-#        VI2C_QTEST_TIMEOUT seconds per test path (default 300)
-# Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
-# Exit status: 0 when every path passed (and there were paths to run).
+# Usage: see usage() below (tests/qtest/run.sh --help).
 #
 # Without patch 0001, /x86_64/virtio-i2c-rust/restart/other-address and
 # /x86_64/virtio-i2c-rust/group/absent-address fail: build a QEMU from the
@@ -60,12 +51,27 @@ TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib.sh
 . "$TESTS_DIR/../../scripts/lib.sh"
 
+usage() {
+    cat <<'EOF'
+usage: tests/qtest/run.sh [--build] [FILTER...]
+  --build   first run scripts/get-qemu.sh and scripts/build-qemu.sh
+  FILTER    run only the test paths that contain FILTER (e.g. tmp105)
+Env:   VI2C_QEMU          QEMU binary to test (default: the build's
+                          qemu-system-x86_64, rebuilt first if needed)
+       VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
+                          when set, the build locks are not taken)
+       VI2C_QTEST_TIMEOUT seconds per test path (default 300)
+Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
+Exit status: 0 when every path passed (and there were paths to run).
+EOF
+}
+
 build=0
 filters=()
 for a in "$@"; do
     case $a in
     --build) build=1 ;;
-    -h | --help) sed -n '4,56s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     -*) die "unknown option $a (see --help)" ;;
     *) filters+=("$a") ;;
     esac
