@@ -207,7 +207,11 @@ pause() {
         sleep 0.2
     done
 }
-# PCI command register of the i801: I/O decoding on or off
+# PCI command register of the i801: I/O decoding on or off.  i2c-i801
+# runtime-suspends its device after 1 s idle, and the runtime resume
+# restores the PCI state it saved, I/O decoding on: written while the
+# device is suspended, "off" would last only until the next transfer.
+# So runtime PM is off (power/control "on") while the decoding is off.
 CMD0=$(od -An -tx1 -j4 -N1 "/sys/bus/pci/devices/$PCI/config" | tr -d ' ')
 CMD1=$(od -An -tx1 -j5 -N1 "/sys/bus/pci/devices/$PCI/config" | tr -d ' ')
 set_io() { # set_io 0|1
@@ -242,9 +246,13 @@ dump_l2_state() {
 }
 
 if [ $L2_OK = 1 ] && wait_for "L2: SYNC io-off" 300; then
+    PM=$(cat "/sys/bus/pci/devices/$PCI/power/control")
+    echo on >"/sys/bus/pci/devices/$PCI/power/control"
+    echo "L1: i801 runtime PM: control $PM -> on ($(cat "/sys/bus/pci/devices/$PCI/power/runtime_status"))"
     set_io 0
     wait_for "L2: SYNC io-on" 120 || { L2_OK=0; dump_l2_state; }
     set_io 1
+    echo "$PM" >"/sys/bus/pci/devices/$PCI/power/control"
     chk l1-dmesg-busy sh -c "dmesg | grep -c 'SMBus is busy'"
     dmesg | grep i801 | tail -n 3 | sed 's/^/L1: dmesg: /'
 fi
