@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The host guest (L1) of tests/hostguest/run.sh, run as /test.sh by the base
-# initramfs.  L1 is a real Linux host with two real i2c-dev adapters:
+# initramfs.  L1 is a real Linux host with three real i2c-dev adapters:
 #   - "SMBus I801 adapter at ..." (i2c-i801, SMBus-only; L0's ICH9 SMBus
 #     with its SPD EEPROMs at 0x50-0x57 and a read-only at24c at 0x5c whose
 #     contents L0 chose before the boot)
@@ -10,9 +10,12 @@
 #     virtio-i2c-rust-pci emulated bus, i.e. the project's own bus: an
 #     at24c at 0x50, a read-only at24c at 0x52 with contents L0 chose, a
 #     tmp105 at 0x48)
+#   - "SMBus stub driver" (the kernel's i2c-stub, loaded here: SMBus-only,
+#     chips at 0x30-0x32; an adapter that owes nothing to QEMU or to this
+#     project)
 # It runs the Rust linux_adapter tests against them, small QEMU runs for
 # the claims, then the patched QEMU for an inner guest (L2,
-# tests/hostguest/l2.sh) with host pass-through to both, injects
+# tests/hostguest/l2.sh) with host pass-through to all three, injects
 # faults while L2 runs and reads the cells back after L2 has powered off.
 #
 # Every check is one line here (or in l2.sh) with its action and its
@@ -27,7 +30,9 @@
 #                                 every test of RUN (all: every test that
 #                                 --list --ignored lists) must report ok,
 #                                 SKIP lists the tests deliberately not run,
-#                                 and RUN + SKIP must cover COVER (all)
+#                                 and RUN + SKIP must cover COVER (all, or
+#                                 smbus: every test that needs an SMBus-only
+#                                 adapter or the busy claim)
 # Each prints "EXP NAME ..." (the expectation) and then "CHK NAME rc=N
 # out=..." (the result); run.sh evaluates them, and fails every NAME that
 # l1.sh or l2.sh declares but that never reported.  Other output:
@@ -38,7 +43,7 @@
 # Shares (9p, read-only): hostusr = L0's /usr; hg = the staging directory
 # of run.sh (qemu-system-x86_64, firmware/, vmlinux, l2.initrd,
 # linux_adapter).  /files/hg.env: timeouts, and PRE_* (the bytes of L0's
-# preset images, as i2c-tools print them).
+# preset images, as i2c-tools print them); /files/i2c-stub.ko: the module.
 
 HG_L2_TIMEOUT=720 HG_RT_TIMEOUT=240 HG_L2_BOOT_TIMEOUT=420
 [ -f /files/hg.env ] && . /files/hg.env
@@ -70,6 +75,9 @@ echo "L1: kernel $(uname -r), $(nproc) CPUs, $(grep MemTotal /proc/meminfo | tr 
 for m in 9pnet_virtio 9p at24; do
     modprobe "$m" || echo "L1: modprobe $m failed"
 done
+# i2c-stub: an independent SMBus-only adapter with chips at 0x30-0x32
+# (0x30: the Rust tests' target, 0x31: their busy claim, 0x32: L2's).
+insmod /files/i2c-stub.ko chip_addr=0x30,0x31,0x32 || echo "L1: insmod i2c-stub failed"
 
 # --- the chroot: L0's /usr and the staging directory --------------------
 H=/host
@@ -86,21 +94,22 @@ Q=/hg/qemu-system-x86_64
 
 # --- the adapters, by name ---------------------------------------------------
 find_adapters() {
-    SMBNR="" VIRTNR="" SMBNAME="" VIRTNAME=""
+    SMBNR="" VIRTNR="" STUBNR="" SMBNAME="" VIRTNAME="" STUBNAME=""
     for d in /sys/bus/i2c/devices/i2c-*; do
         [ -e "$d/name" ] || continue
         n=$(cat "$d/name")
         case $n in
         "SMBus I801 adapter"*) SMBNR=${d##*/i2c-} SMBNAME=$n ;;
         "i2c_virtio"*) VIRTNR=${d##*/i2c-} VIRTNAME=$n ;;
+        "SMBus stub driver") STUBNR=${d##*/i2c-} STUBNAME=$n ;;
         esac
     done
 }
 find_adapters
 section "L1: the adapters"
-report l1-adapters '^rc=0 out=smbus=i2c-[0-9]+ \[SMBus I801 adapter at [0-9a-f]+\] virtio=i2c-[0-9]+ \[i2c_virtio at virtio bus [0-9]+\]$' \
-    0 "smbus=i2c-$SMBNR [$SMBNAME] virtio=i2c-$VIRTNR [$VIRTNAME]"
-if [ -z "$SMBNR" ] || [ -z "$VIRTNR" ]; then
+report l1-adapters '^rc=0 out=smbus=i2c-[0-9]+ \[SMBus I801 adapter at [0-9a-f]+\] virtio=i2c-[0-9]+ \[i2c_virtio at virtio bus [0-9]+\] stub=i2c-[0-9]+ \[SMBus stub driver\]$' \
+    0 "smbus=i2c-$SMBNR [$SMBNAME] virtio=i2c-$VIRTNR [$VIRTNAME] stub=i2c-$STUBNR [$STUBNAME]"
+if [ -z "$SMBNR" ] || [ -z "$VIRTNR" ] || [ -z "$STUBNR" ]; then
     /usr/sbin/i2cdetect -l
     echo "L1: an adapter is missing"
     exit 1
@@ -114,13 +123,17 @@ chk l1-smbus-is-smbus-only '^rc=0 out=.*I2C +no .*SMBus Quick Command +yes' \
     sh -c "/usr/sbin/i2cdetect -F $SMBNR | grep -E '^(I2C|SMBus Quick|SMBus Read Word|I2C Block Read)'"
 chk l1-virtio-is-full-i2c '^rc=0 out=.*I2C +yes .*SMBus Quick Command +yes' \
     sh -c "/usr/sbin/i2cdetect -F $VIRTNR | grep -E '^(I2C|SMBus Quick|SMBus Read Word)'"
+chk l1-stub-is-smbus-only '^rc=0 out=I2C +no SMBus Quick Command +yes .*SMBus Read Word +yes .*I2C Block Read +yes' \
+    sh -c "/usr/sbin/i2cdetect -F $STUBNR | grep -E '^(I2C|SMBus Quick|SMBus Read Word|I2C Block Read)'"
 # i2cdetect rows, exactly: the tmp105 at 0x48, the at24cs at 0x50 and 0x52
-# on the virtio bus; the SPD EEPROMs and the preset at24c at 0x5c on i801
-# (the rows are joined with their line ends).
+# on the virtio bus; the SPD EEPROMs and the preset at24c at 0x5c on i801;
+# the three stub chips (the rows are joined with their line ends).
 chk l1-virtio-detect '^rc=0 out=.* 40: -- -- -- -- -- -- -- -- 48 -- -- -- -- -- -- -- +50: 50 -- 52 -- -- -- -- -- -- -- -- -- -- -- -- -- +60:' \
     /usr/sbin/i2cdetect -y "$VIRTNR"
 chk l1-smbus-detect '^rc=0 out=.* 50: 50 51 52 53 54 55 56 57 -- -- -- -- 5c -- -- -- +60:' \
     /usr/sbin/i2cdetect -y "$SMBNR"
+chk l1-stub-detect '^rc=0 out=.* 30: 30 31 32 -- -- -- -- -- -- -- -- -- -- -- -- -- +40:' \
+    /usr/sbin/i2cdetect -y "$STUBNR"
 
 # --- what L0 put into its EEPROM models before the boot ----------------------
 # Two read-only at24cs backed by image files of random bytes that run.sh
@@ -157,6 +170,22 @@ rust_tests rust@i801+virtio all all "" \
     VI2C_TEST_I2C_DEV="$VIRTNAME" VI2C_TEST_I2C_ADDR=0x50 \
     VI2C_TEST_ABSENT_ADDR=0x0b \
     VI2C_TEST_BUSY_DEV="/dev/i2c-$SMBNR" VI2C_TEST_BUSY_ADDR=0x51
+section "L1: the SMBus tests of tests/linux_adapter.rs again, on i2c-stub"
+# Two SMBus tests are not run on i2c-stub: their expectations are an
+# EEPROM's and i801's, not the stub's.
+#   smbus_byte_word_and_block_translation: writes bytes 0x10 and 0x11 and
+#     expects a word read at 0x10 to return both; i2c-stub keeps a separate
+#     16-bit word per register (a word read of 0x10 returns its own word).
+#     l2.sh checks the word, byte and I2C block translations on i2c-stub
+#     with the stub's semantics instead (through L2's pass-through).
+#   zero_length_quick_on_the_smbus_adapter: expects a NACK (ENXIO) from an
+#     absent address; i2c-stub returns ENODEV there.
+rust_tests rust@i2c-stub smbus \
+    "smbus_only_adapter_has_no_i2c_bit options_apply_to_a_real_adapter rdwr_on_an_smbus_only_adapter_reaches_the_kernel group_without_smbus_equivalent_is_refused two_adapters_cannot_claim_one_address address_bound_to_a_driver_is_busy_unless_forced" \
+    "smbus_byte_word_and_block_translation zero_length_quick_on_the_smbus_adapter" \
+    VI2C_TEST_SMBUS_DEV="$STUBNAME" VI2C_TEST_SMBUS_ADDR=0x30 \
+    VI2C_TEST_ABSENT_ADDR=0x0b \
+    VI2C_TEST_BUSY_DEV="/dev/i2c-$STUBNR" VI2C_TEST_BUSY_ADDR=0x31
 
 # --- claims through QEMU itself: a kernel driver, and another process --------
 # qx NAME ERE QEMU-ARGS...: start QEMU stopped (-S), quit from the monitor at
@@ -193,15 +222,21 @@ chk setup:l1-writes-spd-0x50 '^rc=0 out=$' sh -c "/usr/sbin/i2cset -y $SMBNR 0x5
 chk setup:l1-writes-spd-0x52 '^rc=0 out=$' /usr/sbin/i2cset -y "$SMBNR" 0x52 0x10 0x03 b
 chk setup:l1-writes-at24c '^rc=0 out=$' sh -c "/usr/sbin/i2cset -y $VIRTNR 0x50 0x10 0x02 b &&
     /usr/sbin/i2cset -y $VIRTNR 0x50 0x11 0x00 b"
+# i2c-stub 0x32: byte 0x10, the words 0x20 and 0x21, bytes 0x40-0x43.
+chk setup:l1-writes-stub '^rc=0 out=$' sh -c "/usr/sbin/i2cset -y $STUBNR 0x32 0x10 0x6b b &&
+    /usr/sbin/i2cset -y $STUBNR 0x32 0x20 0x0000 w && /usr/sbin/i2cset -y $STUBNR 0x32 0x21 0x0000 w &&
+    /usr/sbin/i2cset -y $STUBNR 0x32 0x40 0x00 0x00 0x00 0x00 i"
 
 # --- the nested chain ------------------------------------------------------------
 phase l2
 rm -f /tmp/l2.out /tmp/l2.err /tmp/l2.rc
 : >/tmp/l2.out
 : >/tmp/l2.err
+# PCI slots: l2.sh tells its two i2c-virtio adapters apart by them.
 L2ARGS="-M q35 -accel tcg -m 512 -smp 1 -nodefaults -display none -serial stdio
  -no-reboot -L /hg/firmware -kernel /hg/vmlinux -initrd /hg/l2.initrd
- -device virtio-i2c-rust-pci,host=/dev/i2c-$SMBNR,address=0x50,,0x58,,0x5c
+ -device virtio-i2c-rust-pci,host=/dev/i2c-$SMBNR,address=0x50,,0x58,,0x5c,addr=0x8
+ -device virtio-i2c-rust-pci,host=/dev/i2c-$STUBNR,address=0x32,,0x33,addr=0x9
  -device host-i2cdev,bus=i2c,address=0x4a,host=/dev/i2c-$VIRTNR,hostaddr=0x50
  -device host-i2cdev,bus=i2c,address=0x4b,host=/dev/i2c-$VIRTNR,hostaddr=0x51
  -device host-i2cdev,bus=i2c,address=0x4c,host=/dev/i2c-$SMBNR,hostaddr=0x52
@@ -294,6 +329,8 @@ if wait_for "L2: SYNC start" "$HG_L2_BOOT_TIMEOUT" 2; then
         -device "virtio-i2c-rust-pci,host=/dev/i2c-$SMBNR,address=0x50"
     qx lock-2nd-process:hic '^rc=[1-9][0-9]* out=.*0x50 on /dev/i2c-[0-9]+ is claimed by another process' \
         -device "host-i2cdev,bus=i2c,address=0x4a,host=/dev/i2c-$VIRTNR,hostaddr=0x50"
+    qx lock-2nd-process:stub '^rc=[1-9][0-9]* out=.*0x32 on /dev/i2c-[0-9]+ is claimed by another process' \
+        -device "virtio-i2c-rust-pci,host=/dev/i2c-$STUBNR,address=0x32"
 else
     report l2-boot '^rc=0 out=L2 test started ' 1 "no start marker"
     L2_OK=0
@@ -405,6 +442,14 @@ chk readback:spd-0x50@0x20w '^rc=0 out=0x2211$' /usr/sbin/i2cget -y "$SMBNR" 0x5
 chk readback:spd-0x52@0x10 '^rc=0 out=0x03$' /usr/sbin/i2cget -y "$SMBNR" 0x52 0x10 b
 chk readback:at24c@0x10 '^rc=0 out=0xa5$' /usr/sbin/i2cget -y "$VIRTNR" 0x50 0x10 b
 chk readback:at24c-group '^rc=0 out=0xa5 0x3c$' /usr/sbin/i2ctransfer -y "$VIRTNR" w1@0x50 0x10 r2@0x50
+# i2c-stub keeps a 16-bit word per register: L2's word write (0xbeef at
+# 0x20) must have been one SMBus word write (a 2-byte I2C block write puts
+# the same bytes on the wire but would leave 0xef and 0xbe in the low
+# bytes of the words 0x20 and 0x21).
+chk readback:stub@0x10 '^rc=0 out=0xa6$' /usr/sbin/i2cget -y "$STUBNR" 0x32 0x10 b
+chk readback:stub-word@0x20 '^rc=0 out=0xbeef$' /usr/sbin/i2cget -y "$STUBNR" 0x32 0x20 w
+chk readback:stub-word@0x21 '^rc=0 out=0x0000$' /usr/sbin/i2cget -y "$STUBNR" 0x32 0x21 w
+chk readback:stub-block@0x40 '^rc=0 out=0x01 0x02 0x03 0x04$' /usr/sbin/i2cget -y "$STUBNR" 0x32 0x40 i 4
 # The holder is gone: the claim is free again.
 section "claims after L2-QEMU exited"
 qx lock-released-on-exit '^rc=0 out=$' -device "virtio-i2c-rust-pci,host=/dev/i2c-$SMBNR,address=0x50"

@@ -3,7 +3,8 @@
 #
 # The inner guest (L2) of tests/hostguest/run.sh, run as /test.sh by the
 # base initramfs.  L2's QEMU runs inside the host guest (L1) with
-#   virtio-i2c-rust-pci,host=<L1's i801 SMBus>,address=0x50,,0x58,,0x5c
+#   virtio-i2c-rust-pci (PCI 00:08) host=<L1's i801 SMBus>, address=0x50,,0x58,,0x5c
+#   virtio-i2c-rust-pci (PCI 00:09) host=<L1's i2c-stub>, address=0x32,,0x33
 #   host-i2cdev 0x4a -> L1's i2c-virtio adapter, client 0x50 (an at24c of L0)
 #   host-i2cdev 0x4b -> L1's i2c-virtio adapter, client 0x51 (absent)
 #   host-i2cdev 0x4c -> L1's i801 SMBus, client 0x52 (an SPD EEPROM of L0)
@@ -57,24 +58,31 @@ report() {
 }
 stderr_has() { printf 'EXPLOG %s %s %s\n' "$1" "$2" "$3"; }
 
-SMB="" PT=""
+SMB="" PT="" SPT=""
 for d in /sys/bus/i2c/devices/i2c-*; do
     [ -e "$d/name" ] || continue
     read -r n <"$d/name"
     echo "L2: ${d##*/}: $n"
     case $n in
     "SMBus I801 adapter"*) SMB=${d##*/i2c-} ;;
-    "i2c_virtio"*) PT=${d##*/i2c-} ;;
     esac
 done
-echo "L2: adapters: smbus=i2c-$SMB passthrough=i2c-$PT"
-if [ -z "$SMB" ] || [ -z "$PT" ]; then
+# The two i2c-virtio adapters, by the PCI slot of their device.
+for d in /sys/bus/pci/devices/0000:00:08.0/virtio*/i2c-*; do
+    [ -e "$d" ] && PT=${d##*/i2c-}
+done
+for d in /sys/bus/pci/devices/0000:00:09.0/virtio*/i2c-*; do
+    [ -e "$d" ] && SPT=${d##*/i2c-}
+done
+echo "L2: adapters: smbus=i2c-$SMB passthrough(i801)=i2c-$PT passthrough(stub)=i2c-$SPT"
+if [ -z "$SMB" ] || [ -z "$PT" ] || [ -z "$SPT" ]; then
     echo "L2: adapter missing"
     exit 1
 fi
 set -f # from here on, word splitting only joins lines
 section "nested: L2's adapters"
 chk l2:pt-funcs '^rc=0 out=(.* )?I2C +yes .*SMBus [Rr]ead [Bb]yte +yes' i2cdetect -F "$PT"
+chk l2:stub-pt-funcs '^rc=0 out=(.* )?I2C +yes .*SMBus [Rr]ead [Bb]yte +yes' i2cdetect -F "$SPT"
 
 # --- the bytes L0 put into its preset EEPROMs before the boot (run.sh made
 # the images; hg.env has them), read through both pass-through paths
@@ -108,6 +116,22 @@ chk l2:hic-read-word '^rc=0 out=0x3ca5$' i2cget -y "$SMB" 0x4a 0x10 w
 # --- L2 ICH9 SMBus -> host-i2cdev (L1) -> L1's i801 -> L0's SPD EEPROM 0x52
 chk l2:hic2-reads-l1-preset '^rc=0 out=0x03$' i2cget -y "$SMB" 0x4c 0x10 b
 
+# --- L2 i2c-virtio -> virtio-i2c-rust (L1) -> L1's i2c-stub 0x32.  i2c-stub
+# keeps a 16-bit word per register, so the SMBus transaction that the
+# translation chose shows: a word write or read at 0x20 touches the word
+# 0x20 only, an I2C block transfer the low bytes of consecutive words.
+section "L2 i2c-virtio -> virtio-i2c-rust-pci,host=L1 i2c-stub (SMBus translation) -> i2c-stub 0x32"
+chk l2:stub-reads-l1-preset '^rc=0 out=0x6b$' i2cget -y "$SPT" 0x32 0x10 b
+chk l2:stub-write-byte '^rc=0 out=$' i2cset -y "$SPT" 0x32 0x10 0xa6 b
+chk l2:stub-read-byte '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
+chk l2:stub-write-word '^rc=0 out=$' i2cset -y "$SPT" 0x32 0x20 0xbeef w
+chk l2:stub-read-word '^rc=0 out=0xbeef$' i2cget -y "$SPT" 0x32 0x20 w
+# [W1 R2]: read word data (an I2C block read of 2 would give 0xef 0x00)
+chk l2:stub-i2ctransfer-w1r2 '^rc=0 out=0xef 0xbe$' i2ctransfer -y "$SPT" w1@0x32 0x20 r2@0x32
+# [W5]: an I2C block write of 4; [W1 R4]: an I2C block read of 4
+chk l2:stub-i2ctransfer-block-write '^rc=0 out=$' i2ctransfer -y "$SPT" w5@0x32 0x40 0x01 0x02 0x03 0x04
+chk l2:stub-i2ctransfer-block-read '^rc=0 out=0x01 0x02 0x03 0x04$' i2ctransfer -y "$SPT" w1@0x32 0x40 r4@0x32
+
 # --- faults that need nothing from L1
 section "faults (L2 sees an error, L2-QEMU logs it, the next request is served)"
 # an allowed address nobody answers on the host
@@ -127,6 +151,10 @@ chk fault:hic-after-nack '^rc=0 out=0xa5$' i2cget -y "$SMB" 0x4a 0x10 b
 chk fault:pt-no-smbus-equivalent '^rc=([1-9][0-9]* out=.*failed|[0-9]+ out=.*only 0/2 messages sent)' i2ctransfer -y "$PT" w1@0x50 0x10 r40@0x50
 stderr_has fault:pt-no-smbus-logged 1 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*SMBus-only and has no SMBus transaction for \[W1@0x50 R40@0x50\]'
 chk fault:pt-after-no-smbus '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
+# an allowed address that is no chip of i2c-stub: the stub's ENODEV
+chk fault:stub-absent '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$SPT" 0x33 0x00 b
+stderr_has fault:stub-absent-logged 1 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*I2C_SMBUS on /dev/i2c-[0-9]+ failed: No such device'
+chk fault:stub-after-absent '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
 
 # --- L1 turns the i801's I/O decoding off: the kernel's i801 driver fails
 # every transfer (EBUSY); then on again.
@@ -151,6 +179,8 @@ stderr_has fault:hic2-kernel-error-logged 1 'warning: host-i2cdev.*host=/dev/i2c
 chk fault:hic2-write-not-reported '^rc=0 out=$' i2cset -y "$SMB" 0x4c 0x10 0x77 b
 stderr_has fault:hic2-lost-write-logged 2 'warning: host-i2cdev.*host=/dev/i2c-[0-9]+: .*Device or resource busy'
 chk fault:pt-kernel-error-again '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$PT" 0x50 0x10 b
+# the stub's pass-through is another adapter: it goes on serving
+chk fault:stub-unaffected '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
 echo "L2: SYNC io-on"
 n=0
 while [ $n -lt 200 ]; do

@@ -5,28 +5,30 @@
 # level 6 of the design notes).
 #
 # One TCG boot of a host guest "L1" (q35) with the patched QEMU.  L1 is a
-# real Linux host with two real i2c-dev adapters: i2c-i801 on the ICH9
-# SMBus (SMBus-only; SPD EEPROMs at 0x50-0x57, a read-only at24c at 0x5c)
-# and i2c-virtio on a virtio-i2c-rust-pci emulated bus (full I2C, the
-# project's own bus; at24cs at 0x50 and 0x52 (read-only), a tmp105 at
-# 0x48).  The two read-only at24cs are backed by image
+# real Linux host with three real i2c-dev adapters: i2c-i801 on the ICH9
+# SMBus (SMBus-only; SPD EEPROMs at 0x50-0x57, a read-only at24c at 0x5c),
+# i2c-virtio on a virtio-i2c-rust-pci emulated bus (full I2C, the project's
+# own bus; at24cs at 0x50 and 0x52 (read-only), a tmp105 at 0x48), and the
+# kernel's i2c-stub (SMBus-only, loaded in L1: an adapter independent of
+# QEMU and of this project).  The two read-only at24cs are backed by image
 # files of random bytes made here for each run, so L1 and L2 read values
 # that L0 set before the boot.  In L1 (tests/hostguest/l1.sh):
 #   1. the Rust tests of tests/linux_adapter.rs run against i801 and
-#      i2c-virtio;
+#      i2c-virtio, and their SMBus tests again against i2c-stub;
 #   2. QEMU itself is started to check claims: an address bound to a
 #      kernel driver (refused; taken with force=on), an address another
 #      QEMU process holds (refused), and free again after that QEMU exits;
 #   3. the patched QEMU boots an inner guest "L2" (tests/hostguest/l2.sh)
-#      with virtio-i2c-rust-pci,host=<L1's i801> and four host-i2cdev
-#      targets on L2's ICH9 SMBus (-> L1's i2c-virtio, -> an absent client,
-#      -> L1's i801, -> L0's preset at24c).  L2 reads L0's presets, writes
-#      and reads the EEPROMs with
+#      with virtio-i2c-rust-pci,host=<L1's i801>, another on L1's i2c-stub,
+#      and four host-i2cdev targets on L2's ICH9 SMBus (-> L1's i2c-virtio,
+#      -> an absent client, -> L1's i801, -> L0's preset at24c).  L2 reads
+#      L0's presets, writes and reads the EEPROMs and the stub with
 #      busybox's i2cget/i2cset/i2ctransfer; after L2 has powered off, L1
 #      reads the same cells directly;
 #   4. faults while L2 runs: a NACK from an allowed but absent address, an
 #      address outside the policy, a group with no SMBus equivalent on the
-#      SMBus-only adapter, kernel errors (L1 turns the i801's PCI I/O decoding off, then on again),
+#      SMBus-only adapter, the stub's error for an absent chip, kernel
+#      errors (L1 turns the i801's PCI I/O decoding off, then on again),
 #      and the i801 driver unbound under the running QEMU.
 #
 # Each check is declared once, with its action and its expectation side by
@@ -105,6 +107,17 @@ TESTBIN=$(sed -n 's/.*"executable":"\([^"]*linux_adapter[^"]*\)".*/\1/p' "$WORK/
 [ -x "$TESTBIN" ] || die "no linux_adapter executable in cargo's output ($WORK/cargo.json)"
 mapfile -t RUST_TESTS < <("$TESTBIN" --list --ignored 2>/dev/null | sed -n 's/: test$//p')
 [ ${#RUST_TESTS[@]} -gt 0 ] || die "$TESTBIN --list --ignored lists no tests"
+# The SMBus tests: those whose #[ignore] reason asks for an SMBus-only
+# adapter (VI2C_TEST_SMBUS_DEV) or the busy claim (VI2C_TEST_BUSY_ADDR).
+# l1.sh runs them again on i2c-stub, or names the ones it does not run.
+mapfile -t SMBUS_TESTS < <(awk '
+    /#\[ignore = / { reason = $0; next }
+    /^fn / && reason != "" {
+        name = $2; sub(/\(.*/, "", name)
+        if (reason ~ /VI2C_TEST_SMBUS_DEV|VI2C_TEST_BUSY_ADDR/) print name
+        reason = ""
+    }' "$VI2C_ROOT/tests/linux_adapter.rs")
+[ ${#SMBUS_TESTS[@]} -gt 0 ] || die "no SMBus test found in tests/linux_adapter.rs"
 phase_done "cargo test --no-run" "$t"
 
 if [ -n "${VI2C_HG_RECHECK:-}" ]; then
@@ -123,6 +136,15 @@ else
     done
     cp "$VI2C_GUEST_KERNEL" "$SHARE/vmlinux"
     cp "$TESTBIN" "$SHARE/linux_adapter"
+    # i2c-stub for L1, from the guest kernel's modules (the base initramfs
+    # does not carry it).
+    stub=$(sed -n 's#^\(.*/i2c-stub\.ko[.a-z]*\):.*#\1#p' "$VI2C_GUEST_MODDIR/modules.dep")
+    [ -n "$stub" ] || die "the guest kernel $VI2C_GUEST_KVER has no i2c-stub module"
+    case $stub in
+    *.xz) xz -dc "$VI2C_GUEST_MODDIR/$stub" ;;
+    *.zst) zstd -dcq "$VI2C_GUEST_MODDIR/$stub" ;;
+    *) cat "$VI2C_GUEST_MODDIR/$stub" ;;
+    esac >"$WORK/i2c-stub.ko" || die "cannot unpack $stub"
     # L0's presets: two images of random bytes (never 0x00 or 0xff, the
     # values of a failed or empty read), for the two read-only at24cs.
     # rom-size is 512 (QEMU sizes block backends in 512-byte sectors) with
@@ -160,8 +182,8 @@ EOF
     } >"$WORK/hg.env"
     "$VI2C_ROOT/scripts/make-test-initrd.sh" "$HGDIR/l2.sh" "$SHARE/l2.initrd" "$WORK/hg.env" ||
         die "cannot make the L2 initrd"
-    "$VI2C_ROOT/scripts/make-test-initrd.sh" "$HGDIR/l1.sh" "$WORK/l1.initrd" "$WORK/hg.env" ||
-        die "cannot make the L1 initrd"
+    "$VI2C_ROOT/scripts/make-test-initrd.sh" "$HGDIR/l1.sh" "$WORK/l1.initrd" "$WORK/hg.env" \
+        "$WORK/i2c-stub.ko" || die "cannot make the L1 initrd"
     phase_done "staging (share, initrds)" "$t"
 
     # --- the L1 boot ----------------------------------------------------------------
@@ -276,6 +298,7 @@ check_rust() {
     [ "$skip" = - ] || IFS=, read -r -a skipl <<<"$skip"
     case $cover in
     all) coverl=("${RUST_TESTS[@]}") ;;
+    smbus) coverl=("${SMBUS_TESTS[@]}") ;;
     *) fail "$name" "unknown cover=$cover" ;;
     esac
     if [ ${#runl[@]} -eq 0 ]; then
@@ -369,7 +392,7 @@ span() { # span NAME FROM-REGEX TO-REGEX
 a=$(ts 'PHASE l1-setup')
 [ -z "$a" ] || PHASES+=("$(printf '  %-32s %7.1f s' "L1 QEMU start to its test script" "$a")")
 span "L1 setup (9p, chroot, adapters)" 'PHASE l1-setup' 'PHASE rust-tests'
-span "Rust linux_adapter tests" 'PHASE rust-tests' 'PHASE qemu-claims'
+span "Rust tests (i801+virtio, stub)" 'PHASE rust-tests' 'PHASE qemu-claims'
 span "QEMU claim checks (3 QEMU runs)" 'PHASE qemu-claims' 'PHASE l2-preset'
 span "nested L2 (QEMU start to exit)" 'PHASE l2 ' 'CHK l2-qemu-exit-status'
 span "  L2 QEMU start to L2 test start" 'PHASE l2 ' 'L2\| L2: SYNC start'
