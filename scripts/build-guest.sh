@@ -21,6 +21,7 @@
 #                              the one resolved by the first run)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apt.sh"
 
 G=$VI2C_BUILD/guest
 DL=$VI2C_BUILD/downloads/guest

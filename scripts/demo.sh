@@ -5,25 +5,31 @@
 # build/ after the first run), then boots the guest with virtio-i2c-rust
 # and shows what the guest's stock i2c-virtio driver sees.
 #
-# usage: scripts/demo.sh [--host ADAPTER --address ADDRS]
-#   default: the embedded default, an emulated bus with an at24c EEPROM at
-#            0x50 and a tmp105 sensor at 0x48 (no hardware needed); the
-#            guest lists the bus, writes a greeting into the EEPROM and
-#            dumps it, and reads the temperature.
-#   --host /dev/i2c-N --address 0x50: pass a real host client through
-#            instead (ADAPTER may also be a number or an adapter name;
-#            ADDRS uses the address syntax, e.g. 0x50,0x52-0x53); the guest
-#            scans the bus and dumps the first address.
+# Options: see usage() below (scripts/demo.sh --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+
+usage() {
+    cat <<'EOF'
+usage: scripts/demo.sh [--host ADAPTER --address ADDRS]
+  default: the embedded default, an emulated bus with an at24c EEPROM at
+           0x50 and a tmp105 sensor at 0x48 (no hardware needed); the
+           guest lists the bus, writes a greeting into the EEPROM and
+           dumps it, and reads the temperature.
+  --host /dev/i2c-N --address 0x50: pass a real host client through
+           instead (ADAPTER may also be a number or an adapter name;
+           ADDRS uses the address syntax, e.g. 0x50,0x52-0x53); the guest
+           scans the bus and dumps the first address.
+EOF
+}
 
 host="" address=""
 while [ $# -gt 0 ]; do
     case $1 in
     --host) host=${2:?}; shift 2 ;;
     --address) address=${2:?}; shift 2 ;;
-    -h | --help) sed -n '4,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done

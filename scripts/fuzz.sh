@@ -3,35 +3,88 @@
 #
 # Builds and runs the cargo-fuzz targets on the stable toolchain
 # (RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z sanitizer flags).
-#
-# usage: fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
-#   default: 15 seconds for each of the targets in fuzz/Cargo.toml.
-# Corpora and crash artifacts stay in fuzz/corpus and fuzz/artifacts.
+# Usage: see usage() below (scripts/fuzz.sh --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+usage() {
+    cat <<'EOF'
+usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+  SECONDS_PER_TARGET  how long each target runs (default 15)
+  TARGET              run only these targets (each must be one that
+                      `cargo fuzz list` reports)
+Default: every target that `cargo fuzz list` reports, i.e. every [[bin]] of
+fuzz/Cargo.toml, so targets added later run without a change here.
+Fails when there is no target to run, when a target fails (a crash, a leak,
+a timeout), or when a target reports no runs ("Done N runs" with N = 0, or
+no such line at all): a run that executed nothing proves nothing.
+Corpora and crash artifacts stay in fuzz/corpus and fuzz/artifacts.
+EOF
+}
+
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+esac
 secs=${1:-15}
+case $secs in
+'' | *[!0-9]* | 0)
+    echo "fuzz.sh: SECONDS_PER_TARGET must be a positive number, not '$secs'" >&2
+    usage >&2
+    exit 2
+    ;;
+esac
 shift || true
-targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then
-    mapfile -t targets < <(sed -n 's/^name = "\([a-z_]*\)"$/\1/p' fuzz/Cargo.toml | grep -v virtio-i2c-rust-fuzz)
-fi
+
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     echo "fuzz.sh: installing cargo-fuzz" >&2
     cargo install cargo-fuzz --locked
 fi
 export RUSTC_BOOTSTRAP=1
+
+# The targets as cargo-fuzz sees them (the [[bin]] entries of fuzz/Cargo.toml).
+list=$(cargo fuzz list) || {
+    echo "fuzz.sh: FAILED: 'cargo fuzz list' failed" >&2
+    exit 1
+}
+known=()
+[ -z "$list" ] || mapfile -t known <<<"$list"
+if [ ${#known[@]} -eq 0 ]; then
+    echo "fuzz.sh: FAILED: 'cargo fuzz list' reports no fuzz target (fuzz/Cargo.toml has no [[bin]])" >&2
+    exit 1
+fi
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+    targets=("${known[@]}")
+else
+    for t in "${targets[@]}"; do
+        if ! printf '%s\n' "${known[@]}" | grep -qxF -- "$t"; then
+            echo "fuzz.sh: FAILED: no fuzz target '$t' (targets: ${known[*]})" >&2
+            exit 1
+        fi
+    done
+fi
+
 cargo fuzz build -O
-fail=0
+ok=0 failed=0
 for t in "${targets[@]}"; do
     log=$(mktemp)
     if cargo fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$log" 2>&1; then
-        runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log")
-        echo "fuzz $t: ok, ${runs:-?} runs in ${secs}s"
+        # libFuzzer's last line: "Done 123456 runs in 15 second(s)".
+        runs=$(sed -n 's/^Done \([0-9][0-9]*\) runs.*/\1/p' "$log" | tail -n1)
+        if [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
+            echo "fuzz $t: ok, $runs runs in ${secs}s"
+            ok=$((ok + 1))
+        else
+            echo "fuzz $t: FAILED: no runs reported (${runs:-no 'Done N runs' line})" >&2
+            tail -20 "$log" >&2
+            failed=$((failed + 1))
+        fi
     else
         echo "fuzz $t: FAILED" >&2
         tail -40 "$log" >&2
-        fail=1
+        failed=$((failed + 1))
     fi
     rm -f "$log"
 done
-exit $fail
+echo "fuzz: $ok passed, $failed failed (${#targets[@]} targets)"
+[ "$failed" -eq 0 ] && [ "$ok" -eq ${#targets[@]} ] && [ "$ok" -gt 0 ]

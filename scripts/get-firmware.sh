@@ -11,6 +11,7 @@
 # Usage: scripts/get-firmware.sh
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apt.sh"
 
 DL=$VI2C_BUILD/downloads/firmware
 FW=$VI2C_FIRMWARE

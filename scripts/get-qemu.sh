@@ -18,6 +18,7 @@
 # at that point: put them into a patch of the series.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apt.sh"
 
 QEMU_VERSION=${VI2C_QEMU_VERSION:-1:10.0.13+ds-0+deb13u1}
 WHEELS=(meson==1.5.0 pycotap==1.3.1)

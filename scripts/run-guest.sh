@@ -3,25 +3,29 @@
 #
 # Boot the test guest under TCG with a test script and report its result.
 #
-# Usage: scripts/run-guest.sh [options] --test SCRIPT [-- extra QEMU args...]
-#   --test SCRIPT   shell script run as /test.sh in the guest (busybox sh)
-#   --qemu BIN      QEMU binary (default $VI2C_QEMU, else the one build-qemu.sh built)
-#   --timeout S     kill QEMU after S seconds (default 120)
-#   --log FILE      also write the serial output to FILE
-#   --append ARGS   extra kernel command line arguments
-#   --kernel FILE   kernel to boot (default: the PVH vmlinux of build-guest.sh)
-#   --machine M     machine type (default q35)
-#   --mem MB        guest memory (default 512)
-#   --smp N         guest CPUs (default 1)
-#   --file FILE     copy FILE into the guest as /files/<name> (repeatable)
-#
-# The serial output (CR and terminal escapes removed) goes to stdout.
-# Exit status: the test's exit status (from the guest's "RESULT: rc=N" line),
-# 124 on timeout, 125 when the guest printed no RESULT line.
+# Options: see usage() below (scripts/run-guest.sh --help).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '5,21s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() {
+    cat <<'EOF'
+usage: scripts/run-guest.sh [options] --test SCRIPT [-- extra QEMU args...]
+  --test SCRIPT   shell script run as /test.sh in the guest (busybox sh)
+  --qemu BIN      QEMU binary (default $VI2C_QEMU, else the one build-qemu.sh built)
+  --timeout S     kill QEMU after S seconds (default 120)
+  --log FILE      also write the serial output to FILE
+  --append ARGS   extra kernel command line arguments
+  --kernel FILE   kernel to boot (default: the PVH vmlinux of build-guest.sh)
+  --machine M     machine type (default q35)
+  --mem MB        guest memory (default 512)
+  --smp N         guest CPUs (default 1)
+  --file FILE     copy FILE into the guest as /files/<name> (repeatable)
+
+The serial output (CR and terminal escapes removed) goes to stdout.
+Exit status: the test's exit status (from the guest's "RESULT: rc=N" line),
+124 on timeout, 125 when the guest printed no RESULT line.
+EOF
+}
 
 QEMU=${VI2C_QEMU:-$VI2C_BUILD/qemu-build/qemu-system-x86_64}
 TIMEOUT=120 LOGFILE="" TEST="" APPEND="" KERNEL="" MACHINE=q35 MEM=512 SMP=1
@@ -39,11 +43,11 @@ while [ $# -gt 0 ]; do
     --smp) SMP=${2:?}; shift 2 ;;
     --file) FILES+=("${2:?}"); shift 2 ;;
     --) shift; break ;;
-    -h | --help) usage ;;
-    *) warn "unknown option $1"; usage ;;
+    -h | --help) usage; exit 0 ;;
+    *) warn "unknown option $1"; usage >&2; exit 2 ;;
     esac
 done
-[ -n "$TEST" ] || usage
+[ -n "$TEST" ] || { usage >&2; exit 2; }
 [ -x "$QEMU" ] || die "QEMU binary $QEMU not found; run scripts/build-qemu.sh or pass --qemu"
 [ -f "$VI2C_BUILD/guest/guest.env" ] || die "no guest; run scripts/build-guest.sh first"
 . "$VI2C_BUILD/guest/guest.env"

@@ -4,28 +4,35 @@
 # The whole test suite, from a fresh clone: installs what it needs, then
 # runs every phase and prints a summary. `.ci/run` calls it.
 #
-# usage: scripts/test-all.sh [PHASE...]
-#   phases (default: all, in this order):
-#     setup      host packages (scripts/setup-host.sh)
-#     lint       cargo fmt --check, the import style (lint-imports.py), clippy
-#                -D warnings (all targets, and the shipped library alone),
-#                rustdoc -D warnings (the C API, and the internal layers)
-#     staticlib  the shipped archive (scripts/build-staticlib.sh)
-#     offline    a vendored copy of the tree builds with no network and an
-#                empty cargo home, as a distribution builds it
-#     cargo      unit, integration and C ABI tests (cargo test --workspace)
-#     valgrind   the C ABI tests again under valgrind
-#     fuzz       a short run of every cargo-fuzz target
-#     qemu       fetch, patch and build QEMU 10.0 (cached in build/); QEMU's
-#                checkpatch.pl on every patch of the series
-#     guest      guest end-to-end tests (tests/guest/run.sh)
-#     hostguest  real i2c-dev in a guest and the nested chain
-#                (tests/hostguest/run.sh)
-#     qtest      QEMU's own I2C qtests and ours (tests/qtest/run.sh)
-# Environment: VI2C_FUZZ_SECONDS (default 15 per target).
+# Usage: see usage() below (scripts/test-all.sh --help).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+
+usage() {
+    cat <<'EOF'
+usage: scripts/test-all.sh [PHASE...]
+  phases (default: all, in this order):
+    setup      host packages (scripts/setup-host.sh)
+    lint       cargo fmt --check, the import style (lint-imports.py), clippy
+               -D warnings (all targets, and the shipped library alone),
+               rustdoc -D warnings (the C API, and the internal layers)
+    staticlib  the shipped archive (scripts/build-staticlib.sh)
+    offline    a vendored copy of the tree builds with no network and an
+               empty cargo home, as a distribution builds it
+    cargo      unit, integration and C ABI tests (cargo test --workspace)
+    valgrind   the C ABI tests again under valgrind
+    fuzz       a short run of every cargo-fuzz target
+    qemu       fetch, patch and build QEMU 10.0 (cached in build/); QEMU's
+               checkpatch.pl on every patch of the series
+    guest      guest end-to-end tests (tests/guest/run.sh)
+    hostguest  real i2c-dev in a guest and the nested chain
+               (tests/hostguest/run.sh)
+    qtest      QEMU's own I2C qtests and ours (tests/qtest/run.sh)
+Environment: VI2C_FUZZ_SECONDS (default 15 per target).
+EOF
+}
+case ${1:-} in -h | --help) usage; exit 0 ;; esac
 
 all=(setup lint staticlib offline cargo valgrind fuzz qemu guest hostguest qtest)
 phases=("$@")

@@ -6,26 +6,32 @@
 # NN-name.expected its exact expected report), each with a time limit, and
 # prints one line per case with its wall time, then "N passed, N failed".
 #
-# Usage: tests/guest/run.sh [--build] [CASE...]
-#   --build   first run scripts/get-qemu.sh, build-qemu.sh and build-guest.sh
-#             (each does nothing when it is up to date)
-#   CASE      run only the cases whose names contain CASE (e.g. hotplug)
-# Env:   VI2C_QEMU          QEMU binary (default: the one build-qemu.sh built)
-#        VI2C_TEST_TIMEOUT  seconds per case (default 600)
-# Logs:  build/logs/guest-tests/<case>/ and <case>.log, summary.txt
-# Exit status: 0 when every case passed.
+# Usage: see usage() below (tests/guest/run.sh --help).
 set -uo pipefail
 
 TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh
 . "$TESTS_DIR/../../scripts/lib.sh"
 
+usage() {
+    cat <<'EOF'
+usage: tests/guest/run.sh [--build] [CASE...]
+  --build   first run scripts/get-qemu.sh, build-qemu.sh and build-guest.sh
+            (each does nothing when it is up to date)
+  CASE      run only the cases whose names contain CASE (e.g. hotplug)
+Env:   VI2C_QEMU          QEMU binary (default: the one build-qemu.sh built)
+       VI2C_TEST_TIMEOUT  seconds per case (default 600)
+Logs:  build/logs/guest-tests/<case>/ and <case>.log, summary.txt
+Exit status: 0 when every case passed.
+EOF
+}
+
 build=0
 filters=()
 for a in "$@"; do
     case $a in
     --build) build=1 ;;
-    -h | --help) sed -n '4,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     -*) die "unknown option $a (see --help)" ;;
     *) filters+=("$a") ;;
     esac

@@ -3,14 +3,24 @@
 #
 # The inner guest (L2) of tests/hostguest/run.sh, run as /test.sh by the
 # base initramfs.  L2's QEMU runs inside the host guest (L1) with
-#   virtio-i2c-rust-pci,host=<L1's i801 SMBus>,address=0x50,,0x58
+#   virtio-i2c-rust-pci (PCI 00:08) host=<L1's i801 SMBus>, address=0x50,,0x58,,0x5c
+#   virtio-i2c-rust-pci (PCI 00:09) host=<L1's i2c-stub>, address=0x32,,0x33
 #   host-i2cdev 0x4a -> L1's i2c-virtio adapter, client 0x50 (an at24c of L0)
 #   host-i2cdev 0x4b -> L1's i2c-virtio adapter, client 0x51 (absent)
 #   host-i2cdev 0x4c -> L1's i801 SMBus, client 0x52 (an SPD EEPROM of L0)
-# on L2's own ICH9 SMBus.  This script only runs the i2c tools and reports
-#   CHK <label> rc=<exit status> out=<stdout and stderr on one line>
-# the driver (run.sh) compares the values.  "SYNC <what>" lines are for
-# L1, which watches this output and injects faults on its side.
+#   host-i2cdev 0x4d -> L1's i2c-virtio adapter, client 0x52 (L0's preset
+#                       at24c)
+# on L2's own ICH9 SMBus.  /files/hg.env has the bytes of L0's preset
+# images (PRE_*).
+#
+# Every check is one line with its action and its expectation, as in l1.sh:
+#   chk NAME ERE CMD...        run CMD; "rc=N out=..." must match ERE
+#   report NAME ERE RC OUT     a result this script worked out itself
+#   stderr_has NAME MIN ERE    at least MIN lines of L2-QEMU's stderr (which
+#                              L1 relays) must match ERE; written right
+#                              after the action that must cause them
+# run.sh evaluates them.  "SYNC <what>" lines are for L1, which watches
+# this output and injects faults on its side.
 #
 # Nested TCG makes every process expensive (an exec of a dynamically linked
 # program takes seconds), so this script uses busybox's i2cget, i2cset and
@@ -22,6 +32,7 @@
 # The guest's /init names the real i2c-tools with shell functions; drop
 # them here so the busybox applets run.
 unset -f i2cdetect i2cget i2cset i2cdump i2ctransfer
+[ -f /files/hg.env ] && . /files/hg.env
 
 up() {
     read -r u _ </proc/uptime
@@ -29,10 +40,11 @@ up() {
 }
 echo "L2: SYNC start uptime=$(up)"
 
-# chk LABEL CMD...: run CMD and report it on one line.
+section() { echo "SECTION $*"; }
 chk() {
-    l=$1
-    shift
+    l=$1 e=$2
+    shift 2
+    printf 'EXP %s %s\n' "$l" "$e"
     o=$("$@" 2>&1)
     r=$?
     # shellcheck disable=SC2086 # word splitting joins the lines
@@ -40,59 +52,113 @@ chk() {
     echo "CHK $l rc=$r out=$*"
     return $r
 }
+report() {
+    printf 'EXP %s %s\n' "$1" "$2"
+    echo "CHK $1 rc=$3 out=$4"
+}
+stderr_has() { printf 'EXPLOG %s %s %s\n' "$1" "$2" "$3"; }
 
-SMB="" PT=""
+SMB="" PT="" SPT=""
 for d in /sys/bus/i2c/devices/i2c-*; do
     [ -e "$d/name" ] || continue
     read -r n <"$d/name"
     echo "L2: ${d##*/}: $n"
     case $n in
     "SMBus I801 adapter"*) SMB=${d##*/i2c-} ;;
-    "i2c_virtio"*) PT=${d##*/i2c-} ;;
     esac
 done
-echo "L2: adapters: smbus=i2c-$SMB passthrough=i2c-$PT"
-if [ -z "$SMB" ] || [ -z "$PT" ]; then
+# The two i2c-virtio adapters, by the PCI slot of their device.
+for d in /sys/bus/pci/devices/0000:00:08.0/virtio*/i2c-*; do
+    [ -e "$d" ] && PT=${d##*/i2c-}
+done
+for d in /sys/bus/pci/devices/0000:00:09.0/virtio*/i2c-*; do
+    [ -e "$d" ] && SPT=${d##*/i2c-}
+done
+echo "L2: adapters: smbus=i2c-$SMB passthrough(i801)=i2c-$PT passthrough(stub)=i2c-$SPT"
+if [ -z "$SMB" ] || [ -z "$PT" ] || [ -z "$SPT" ]; then
     echo "L2: adapter missing"
     exit 1
 fi
 set -f # from here on, word splitting only joins lines
-chk pt-funcs i2cdetect -F "$PT"
+section "nested: L2's adapters"
+chk l2:pt-funcs '^rc=0 out=(.* )?I2C +yes .*SMBus [Rr]ead [Bb]yte +yes' i2cdetect -F "$PT"
+chk l2:stub-pt-funcs '^rc=0 out=(.* )?I2C +yes .*SMBus [Rr]ead [Bb]yte +yes' i2cdetect -F "$SPT"
+
+# --- the bytes L0 put into its preset EEPROMs before the boot (run.sh made
+# the images; hg.env has them), read through both pass-through paths
+section "presets: L0's images, read in L2 through the pass-through"
+# L2 i2c-virtio -> virtio-i2c-rust (L1) -> L1's i801 (an I2C block read of
+# 16, translated) -> L0's at24c 0x5c
+chk preset:l2-pt@0x5c "^rc=0 out=$PRE_SMB_40_16\$" i2ctransfer -y "$PT" w1@0x5c 0x40 r16@0x5c
+chk preset:l2-pt-byte@0x5c "^rc=0 out=$PRE_SMB_A7\$" i2cget -y "$PT" 0x5c 0xa7 b
+# L2 ICH9 SMBus -> host-i2cdev 0x4d (L1) -> L1's i2c-virtio -> L0's at24c 0x52
+chk preset:l2-hic-byte@0x52 "^rc=0 out=$PRE_VIRT_60\$" i2cget -y "$SMB" 0x4d 0x60 b
+chk preset:l2-hic-word@0x52 "^rc=0 out=$PRE_VIRT_80W\$" i2cget -y "$SMB" 0x4d 0x80 w
 
 # --- the chain: L2 i2c-virtio -> virtio-i2c-rust (L1) -> L1's i801 -> L0's SPD EEPROM
-chk pt-read-preset i2cget -y "$PT" 0x50 0x10 b
-chk pt-write i2cset -y "$PT" 0x50 0x10 0x5a b
-chk pt-read i2cget -y "$PT" 0x50 0x10 b
-chk pt-write2 i2cset -y "$PT" 0x50 0x11 0xc3 b
-chk pt-word i2cget -y "$PT" 0x50 0x10 w
-chk pt-xfer-write i2ctransfer -y "$PT" w3@0x50 0x20 0x11 0x22
-chk pt-xfer-read i2ctransfer -y "$PT" w1@0x50 0x20 r2@0x50
+section "L2 i2c-virtio -> virtio-i2c-rust-pci,host=L1 i801 (SMBus translation) -> L0 SPD EEPROM 0x50"
+chk l2:pt-reads-l1-preset '^rc=0 out=0x01$' i2cget -y "$PT" 0x50 0x10 b
+chk l2:pt-write-byte '^rc=0 out=$' i2cset -y "$PT" 0x50 0x10 0x5a b
+chk l2:pt-read-byte '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
+chk l2:pt-write-byte2 '^rc=0 out=$' i2cset -y "$PT" 0x50 0x11 0xc3 b
+chk l2:pt-read-word '^rc=0 out=0xc35a$' i2cget -y "$PT" 0x50 0x10 w
+chk l2:pt-i2ctransfer-write '^rc=0 out=$' i2ctransfer -y "$PT" w3@0x50 0x20 0x11 0x22
+chk l2:pt-i2ctransfer-w1r2 '^rc=0 out=0x11 0x22$' i2ctransfer -y "$PT" w1@0x50 0x20 r2@0x50
 
 # --- L2 ICH9 SMBus -> host-i2cdev (L1) -> L1's i2c-virtio -> L0's at24c
-chk hic-read-preset i2cget -y "$SMB" 0x4a 0x10 b
-chk hic-write i2cset -y "$SMB" 0x4a 0x10 0xa5 b
-chk hic-read i2cget -y "$SMB" 0x4a 0x10 b
-chk hic-write2 i2cset -y "$SMB" 0x4a 0x11 0x3c b
-chk hic-word i2cget -y "$SMB" 0x4a 0x10 w
+section "L2 ICH9 SMBus -> host-i2cdev 0x4a -> L1 i2c-virtio 0x50 -> L0 at24c"
+chk l2:hic-reads-l1-preset '^rc=0 out=0x02$' i2cget -y "$SMB" 0x4a 0x10 b
+chk l2:hic-write-byte '^rc=0 out=$' i2cset -y "$SMB" 0x4a 0x10 0xa5 b
+chk l2:hic-read-byte '^rc=0 out=0xa5$' i2cget -y "$SMB" 0x4a 0x10 b
+chk l2:hic-write-byte2 '^rc=0 out=$' i2cset -y "$SMB" 0x4a 0x11 0x3c b
+# a word read through host-i2cdev: the refill read
+chk l2:hic-read-word '^rc=0 out=0x3ca5$' i2cget -y "$SMB" 0x4a 0x10 w
 # --- L2 ICH9 SMBus -> host-i2cdev (L1) -> L1's i801 -> L0's SPD EEPROM 0x52
-chk hic2-read-preset i2cget -y "$SMB" 0x4c 0x10 b
+chk l2:hic2-reads-l1-preset '^rc=0 out=0x03$' i2cget -y "$SMB" 0x4c 0x10 b
+
+# --- L2 i2c-virtio -> virtio-i2c-rust (L1) -> L1's i2c-stub 0x32.  i2c-stub
+# keeps a 16-bit word per register, so the SMBus transaction that the
+# translation chose shows: a word write or read at 0x20 touches the word
+# 0x20 only, an I2C block transfer the low bytes of consecutive words.
+section "L2 i2c-virtio -> virtio-i2c-rust-pci,host=L1 i2c-stub (SMBus translation) -> i2c-stub 0x32"
+chk l2:stub-reads-l1-preset '^rc=0 out=0x6b$' i2cget -y "$SPT" 0x32 0x10 b
+chk l2:stub-write-byte '^rc=0 out=$' i2cset -y "$SPT" 0x32 0x10 0xa6 b
+chk l2:stub-read-byte '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
+chk l2:stub-write-word '^rc=0 out=$' i2cset -y "$SPT" 0x32 0x20 0xbeef w
+chk l2:stub-read-word '^rc=0 out=0xbeef$' i2cget -y "$SPT" 0x32 0x20 w
+# [W1 R2]: read word data (an I2C block read of 2 would give 0xef 0x00)
+chk l2:stub-i2ctransfer-w1r2 '^rc=0 out=0xef 0xbe$' i2ctransfer -y "$SPT" w1@0x32 0x20 r2@0x32
+# [W5]: an I2C block write of 4; [W1 R4]: an I2C block read of 4
+chk l2:stub-i2ctransfer-block-write '^rc=0 out=$' i2ctransfer -y "$SPT" w5@0x32 0x40 0x01 0x02 0x03 0x04
+chk l2:stub-i2ctransfer-block-read '^rc=0 out=0x01 0x02 0x03 0x04$' i2ctransfer -y "$SPT" w1@0x32 0x40 r4@0x32
 
 # --- faults that need nothing from L1
+section "faults (L2 sees an error, L2-QEMU logs it, the next request is served)"
 # an allowed address nobody answers on the host
-chk pt-nack i2cget -y "$PT" 0x58 0x00 b
-chk pt-after-nack i2cget -y "$PT" 0x50 0x10 b
+chk fault:pt-nack-absent '^rc=[1-9][0-9]* out=.*(Read failed|failed)' i2cget -y "$PT" 0x58 0x00 b
+stderr_has fault:pt-nack-logged 1 'vi2c_qemu_nack virtio-i2c-rust .*no acknowledge from 0x58'
+chk fault:pt-after-nack '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
 # an address outside the policy
-chk pt-policy i2cget -y "$PT" 0x51 0x00 b
-chk pt-after-policy i2cget -y "$PT" 0x50 0x10 b
+chk fault:pt-outside-policy '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$PT" 0x51 0x00 b
+stderr_has fault:pt-policy-logged 1 '^virtio-i2c-rust .*targets 0x51, which is not allowed'
+chk fault:pt-after-policy '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
 # a host client nobody answers
-chk hic-nack i2cget -y "$SMB" 0x4b 0x00 b
-chk hic-after-nack i2cget -y "$SMB" 0x4a 0x10 b
+chk fault:hic-nack-absent '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$SMB" 0x4b 0x00 b
+stderr_has fault:hic-nack-logged 1 'vi2c_qemu_nack host-i2cdev at 0x4b: .*no acknowledge'
+chk fault:hic-after-nack '^rc=0 out=0xa5$' i2cget -y "$SMB" 0x4a 0x10 b
 # a group with no SMBus equivalent on the SMBus-only host adapter
-chk pt-nosmbus i2ctransfer -y "$PT" w1@0x50 0x10 r40@0x50
-chk pt-after-nosmbus i2cget -y "$PT" 0x50 0x10 b
+# (busybox's i2ctransfer exits 0 when the kernel reports 0 of 2 messages)
+chk fault:pt-no-smbus-equivalent '^rc=([1-9][0-9]* out=.*failed|[0-9]+ out=.*only 0/2 messages sent)' i2ctransfer -y "$PT" w1@0x50 0x10 r40@0x50
+stderr_has fault:pt-no-smbus-logged 1 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*SMBus-only and has no SMBus transaction for \[W1@0x50 R40@0x50\]'
+chk fault:pt-after-no-smbus '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
+# an allowed address that is no chip of i2c-stub: the stub's ENODEV
+chk fault:stub-absent '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$SPT" 0x33 0x00 b
+stderr_has fault:stub-absent-logged 1 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*I2C_SMBUS on /dev/i2c-[0-9]+ failed: No such device'
+chk fault:stub-after-absent '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
 
 # --- L1 turns the i801's I/O decoding off: the kernel's i801 driver fails
 # every transfer (EBUSY); then on again.
+section "kernel errors: L1 turns the i801's PCI I/O decoding off, then on"
 echo "L2: SYNC io-off"
 n=0
 while [ $n -lt 200 ]; do
@@ -102,10 +168,19 @@ while [ $n -lt 200 ]; do
     sleep 0.25
 done
 echo "L2: io-off after $n polls"
-chk pt-io-off i2cget -y "$PT" 0x50 0x10 b
-chk hic2-io-off i2cget -y "$SMB" 0x4c 0x10 b
-chk hic2-io-write i2cset -y "$SMB" 0x4c 0x10 0x77 b
-chk pt-io-off-again i2cget -y "$PT" 0x50 0x10 b
+chk fault:pt-kernel-error '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$PT" 0x50 0x10 b
+stderr_has fault:pt-kernel-error-logged 1 'warning: virtio-i2c-rust .*host=/dev/i2c-[0-9]+: .*I2C_SMBUS on /dev/i2c-[0-9]+ failed: Device or resource busy'
+chk fault:hic2-kernel-error '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$SMB" 0x4c 0x10 b
+stderr_has fault:hic2-kernel-error-logged 1 'warning: host-i2cdev.*host=/dev/i2c-[0-9]+: .*Device or resource busy'
+# FINISH has no status in QEMU's I2C target API: a write that fails on the
+# host is only logged (the read above and this write: two warnings), and
+# the value stays what it was (hic2-after-kernel-error below, and L1's
+# readback).
+chk fault:hic2-write-not-reported '^rc=0 out=$' i2cset -y "$SMB" 0x4c 0x10 0x77 b
+stderr_has fault:hic2-lost-write-logged 2 'warning: host-i2cdev.*host=/dev/i2c-[0-9]+: .*Device or resource busy'
+chk fault:pt-kernel-error-again '^rc=[1-9][0-9]* out=.*failed' i2cget -y "$PT" 0x50 0x10 b
+# the stub's pass-through is another adapter: it goes on serving
+chk fault:stub-unaffected '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
 echo "L2: SYNC io-on"
 n=0
 while [ $n -lt 200 ]; do
@@ -115,10 +190,11 @@ while [ $n -lt 200 ]; do
     sleep 0.25
 done
 echo "L2: io-on after $n polls"
-chk pt-io-on i2cget -y "$PT" 0x50 0x10 b
-chk hic2-io-on i2cget -y "$SMB" 0x4c 0x10 b
+chk fault:pt-after-kernel-error '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
+chk fault:hic2-after-kernel-error '^rc=0 out=0x03$' i2cget -y "$SMB" 0x4c 0x10 b
 
 # --- L1 unbinds the i801 driver while this QEMU holds /dev/i2c-N open.
+section "the i801 driver unbound under the running L2-QEMU"
 echo "L2: SYNC unbind"
 ok=0 bad=0 n=0 last=""
 while [ $n -lt 8 ]; do
@@ -132,9 +208,9 @@ while [ $n -lt 8 ]; do
 done
 # shellcheck disable=SC2086 # word splitting joins the lines
 set -- $last
-echo "CHK pt-during-unbind rc=0 out=ok=$ok failed=$bad last=$*"
-chk pt-after-unbind i2cget -y "$PT" 0x50 0x10 b
-chk hic2-after-unbind i2cget -y "$SMB" 0x4c 0x10 b
-chk hic-after-unbind i2cget -y "$SMB" 0x4a 0x10 b
+report unbind:pt-keeps-serving '^rc=0 out=ok=8 failed=0 last=0x5a$' 0 "ok=$ok failed=$bad last=$*"
+chk unbind:pt-next-request '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
+chk unbind:hic2-next-request '^rc=0 out=0x03$' i2cget -y "$SMB" 0x4c 0x10 b
+chk unbind:hic-next-request '^rc=0 out=0xa5$' i2cget -y "$SMB" 0x4a 0x10 b
 echo "L2: SYNC done uptime=$(up)"
 exit 0

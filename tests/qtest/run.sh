@@ -24,7 +24,10 @@
 # build/qemu-build/qemu-system-x86_64 (through a wrapper that adds
 # -L build/firmware/qemu, for the pc machine's BIOS), so that a failed
 # assertion costs one path only.  It prints each path with its result and
-# time, then "N passed, N failed".
+# time, then "N passed, N failed, N skipped".  Every path this script
+# selects is expected to run: a path that glib reports as skipped
+# ("ok N <path> # SKIP ...", g_test_skip) is counted as skipped, not passed,
+# and fails the run.
 #
 # Only x86_64.  The aspeed (arm) variant would be: build qemu-system-arm
 # (target arm-softmmu with ASPEED_SOC) in the same build directory, run
@@ -35,16 +38,7 @@
 # the CI budget, so nothing of it is built or run here; on x86_64, the
 # restart fix is covered by virtio-i2c-rust-test through the virtqueue.
 #
-# Usage: tests/qtest/run.sh [--build] [FILTER...]
-#   --build   first run scripts/get-qemu.sh and scripts/build-qemu.sh
-#   FILTER    run only the test paths that contain FILTER (e.g. tmp105)
-# Env:   VI2C_QEMU          QEMU binary to test (default: the build's
-#                           qemu-system-x86_64, rebuilt first if needed)
-#        VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
-#                           when set, the build locks are not taken)
-#        VI2C_QTEST_TIMEOUT seconds per test path (default 300)
-# Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
-# Exit status: 0 when every path passed (and there were paths to run).
+# Usage: see usage() below (tests/qtest/run.sh --help).
 #
 # Without patch 0001, /x86_64/virtio-i2c-rust/restart/other-address and
 # /x86_64/virtio-i2c-rust/group/absent-address fail: build a QEMU from the
@@ -60,12 +54,29 @@ TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib.sh
 . "$TESTS_DIR/../../scripts/lib.sh"
 
+usage() {
+    cat <<'EOF'
+usage: tests/qtest/run.sh [--build] [FILTER...]
+  --build   first run scripts/get-qemu.sh and scripts/build-qemu.sh
+  FILTER    run only the test paths that contain FILTER (e.g. tmp105)
+Env:   VI2C_QEMU          QEMU binary to test (default: the build's
+                          qemu-system-x86_64, rebuilt first if needed)
+       VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
+                          when set, the build locks are not taken)
+       VI2C_QTEST_TIMEOUT seconds per test path (default 300)
+Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
+Exit status: 0 when every path passed (and there were paths to run); a
+skipped path ("# SKIP" in its TAP line) is counted apart and fails the run,
+since every selected path is expected to run.
+EOF
+}
+
 build=0
 filters=()
 for a in "$@"; do
     case $a in
     --build) build=1 ;;
-    -h | --help) sed -n '4,56s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     -*) die "unknown option $a (see --help)" ;;
     *) filters+=("$a") ;;
     esac
@@ -178,8 +189,23 @@ selected() {
 }
 
 rm -rf "${LOGS:?}/qos-test" "$LOGS/virtio-i2c-rust-test"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 summary=()
+
+# result LOG PATH RC: PASS, SKIP or FAIL for one path run alone.  PASS needs
+# exit status 0, an "ok N PATH" TAP line that is not a "# SKIP" and no
+# "not ok" line; SKIP is such a run whose "ok" line says "# SKIP".
+result() {
+    local okline
+    okline=$(awk -v p="$2" '$1 == "ok" && $3 == p' "$1" | tail -n1)
+    if [ "$3" -ne 0 ] || [ -z "$okline" ] || grep -qE '^not ok ' "$1"; then
+        echo FAIL
+    elif grep -qiE '^ok [0-9]+ [^ ]+ +# *skip' <<<"$okline"; then
+        echo SKIP
+    else
+        echo PASS
+    fi
+}
 missing=()
 for b in "${BINARIES[@]}"; do
     paths=$(list "$b") || die "$b -l failed (log: $LOGS/$b.list.log)"
@@ -206,16 +232,15 @@ for b in "${BINARIES[@]}"; do
         rc=$?
         t=$(elapsed "$t1")
         # The path must have run and passed: "ok N <path>" in the TAP output.
-        if [ $rc -eq 0 ] &&
-            awk '$1 == "ok" { print $3 }' "$log_file" | grep -qxF "$p" &&
-            ! grep -qE '^not ok ' "$log_file"; then
-            r=PASS
-            passed=$((passed + 1))
-        else
-            r=FAIL
+        r=$(result "$log_file" "$p" "$rc")
+        case $r in
+        PASS) passed=$((passed + 1)) ;;
+        SKIP) skipped=$((skipped + 1)) ;;
+        *)
             failed=$((failed + 1))
             [ $rc -eq 124 ] && r="FAIL (timeout ${TIMEOUT}s)"
-        fi
+            ;;
+        esac
         line=$(printf '%-4s %6ss  %s %s' "${r%% *}" "$t" "$b" "$p")
         summary+=("$line")
         printf '%s\n' "$line"
@@ -234,7 +259,8 @@ for m in "${missing[@]}"; do
 done
 {
     printf '%s\n' "${summary[@]}"
-    printf '%d passed, %d failed\n' "$passed" "$failed"
+    printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 } >"$LOGS/summary.txt"
-printf '%d passed, %d failed (%ss; logs: %s)\n' "$passed" "$failed" "$(elapsed)" "$LOGS"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+[ "$skipped" -eq 0 ] || printf 'FAIL %d selected path(s) skipped instead of running (the SKIP lines above)\n' "$skipped"
+printf '%d passed, %d failed, %d skipped (%ss; logs: %s)\n' "$passed" "$failed" "$skipped" "$(elapsed)" "$LOGS"
+[ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ] && [ "$passed" -gt 0 ]
