@@ -55,6 +55,7 @@ echo "### i2cdetect -y $bus"
 i2cdetect -y "$bus"
 GUEST
 if [ -z "$host" ]; then
+    # shellcheck disable=SC2054 # the commas are QEMU's
     dev=(-device virtio-i2c-rust-pci,id=vi2c0
         -device at24c-eeprom,bus=vi2c0.0,address=0x50,rom-size=256
         -device tmp105,bus=vi2c0.0,address=0x48)

@@ -20,8 +20,8 @@ HOST_PACKAGES=(
     libcap-ng-dev libattr1-dev
     # bindgen (build.rs of the Rust crate) needs libclang
     clang libclang-dev
-    # C ABI tests under valgrind
-    valgrind
+    # C ABI tests under valgrind; the lint phase checks the shell scripts
+    valgrind shellcheck
     # guest images: deb extraction, initramfs, module tree, vmlinux extraction
     binutils cpio gzip xz-utils zstd kmod bc
 )

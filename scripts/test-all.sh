@@ -6,7 +6,7 @@
 #
 # Usage: see usage() below (scripts/test-all.sh --help).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . scripts/lib.sh
 
 usage() {
@@ -46,6 +46,7 @@ phase_setup() { scripts/setup-host.sh; }
 phase_lint() {
     cargo fmt --all -- --check &&
         scripts/lint-imports.py &&
+        git ls-files -z '*.sh' .ci/run | xargs -0 shellcheck -x -S warning &&
         cargo clippy --workspace --all-targets --locked -- -D warnings &&
         cargo clippy --lib --locked -- -D warnings &&
         RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --locked &&
