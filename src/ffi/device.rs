@@ -211,7 +211,11 @@ pub extern "C" fn vi2c_device_features() -> u64 {
 /// message's direction is that of its buffer, no zero-length messages).
 /// Such a driver is refused (`VI2C_STATUS_FEATURES_REFUSED`) when the
 /// device was created with `require_zero_length`; so is a device-type bit
-/// the device did not offer. Until this is called, requests are parsed
+/// the device did not offer. A refused driver's requests all fail until
+/// this is called again: the caller refuses `FEATURES_OK`, but a legacy
+/// transport has none, and a driver may go on regardless. Call it on
+/// every change of the driver's features, a reset's included (QEMU's
+/// `set_features` callback). Until it is first called, requests are parsed
 /// in the current protocol.
 ///
 /// # Safety

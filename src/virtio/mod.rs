@@ -78,6 +78,10 @@ pub enum Protocol {
     Current,
     /// Not negotiated: the protocol as first merged.
     Legacy,
+    /// The device refused the driver's features: every request it sends
+    /// anyway fails (a legacy transport has no `FEATURES_OK` to refuse
+    /// with, and a hostile driver may ignore the refusal).
+    Refused,
 }
 
 impl Protocol {

@@ -288,11 +288,15 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
     }
 
     /// Checks the features the driver accepted, and speaks its protocol
-    /// from now on.
+    /// from now on; a refused driver's requests all fail until features
+    /// are set again.
     pub fn set_features(&self, features: u64) -> Result<(), FeatureError> {
-        check_features(features, self.require_zero_length)?;
-        lock(&self.shared.state).protocol = Protocol::of(features);
-        Ok(())
+        let checked = check_features(features, self.require_zero_length);
+        lock(&self.shared.state).protocol = match checked {
+            Ok(()) => Protocol::of(features),
+            Err(_) => Protocol::Refused,
+        };
+        checked
     }
 
     /// Accepts one request: `readable` is its device-readable part, `elem`

@@ -16,7 +16,10 @@ use super::*;
 use crate::{
     host::{sim::SimAdapter, smbus::SmbusXfer, Failure, HostError},
     i2c::{Address, Funcs, Transfer},
-    virtio::{VIRTIO_I2C_FLAGS_FAIL_NEXT, VIRTIO_I2C_FLAGS_M_RD, VIRTIO_I2C_MSG_ERR},
+    virtio::{
+        request::RequestError, VIRTIO_F_VERSION_1, VIRTIO_I2C_FLAGS_FAIL_NEXT,
+        VIRTIO_I2C_FLAGS_M_RD, VIRTIO_I2C_MSG_ERR, VIRTIO_I2C_MSG_OK,
+    },
 };
 
 /// A request element of the tests: an id and its device-writable bytes.
@@ -436,4 +439,62 @@ fn dropping_the_queue_does_not_wait_for_the_host_nor_run_the_backlog() {
     assert!(!timeout.timed_out(), "the worker kept the adapter");
     assert_eq!(st.entered, 1, "the backlog reached the host");
     assert_eq!(notified.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_refused_driver_gets_errors_and_the_host_is_untouched() {
+    let adapter = sim();
+    let bus = adapter.handle();
+    let q = RequestQueue::new(adapter, Policy::AllowAll7Bit, true, 64, Execution::Inline).unwrap();
+    // A driver without VIRTIO_I2C_F_ZERO_LENGTH_REQUEST (Linux 5.15), on a
+    // legacy transport where FEATURES_OK cannot refuse it, or a driver
+    // that ignores the refusal.
+    assert!(matches!(
+        q.set_features(VIRTIO_F_VERSION_1),
+        Err(FeatureError::ZeroLengthNotAccepted { .. })
+    ));
+    read(&q, 1, 0x48, false);
+    let (done, errors) = complete(&q);
+    assert_eq!(done[0].0.status(), Some(VIRTIO_I2C_MSG_ERR));
+    assert_eq!(
+        errors,
+        vec![GroupError::Malformed {
+            index: 0,
+            source: RequestError::DriverRefused
+        }]
+    );
+    let host_calls = || {
+        let b = bus.lock();
+        b.rdwr_calls + b.smbus_calls
+    };
+    assert_eq!(host_calls(), 0);
+    // Features set again (after a reset): served.
+    q.set_features(DEVICE_FEATURES).unwrap();
+    read(&q, 2, 0x48, false);
+    let (done, errors) = complete(&q);
+    assert_eq!(done[0].0.status(), Some(VIRTIO_I2C_MSG_OK));
+    assert!(errors.is_empty());
+    assert_eq!(host_calls(), 1);
+}
+
+#[test]
+fn features_choose_the_protocol_and_a_reset_forgets_them() {
+    let q = inline(sim());
+    // A legacy driver's read: no M_RD, a device-writable buffer.
+    let legacy_read = |q: &RequestQueue<El, SimAdapter>, id| {
+        let mut h = header(0x48, 0);
+        let s = [VolatileSlice::from(&mut h[..])];
+        q.push(El::new(id, 2), &Sg::new(&s)).unwrap();
+        complete(q).0[0].0.status()
+    };
+    // Until features are set, the current protocol: a write with a
+    // device-writable buffer.
+    assert_eq!(legacy_read(&q, 1), Some(VIRTIO_I2C_MSG_ERR));
+    q.set_features(VIRTIO_F_VERSION_1).unwrap();
+    assert_eq!(legacy_read(&q, 2), Some(VIRTIO_I2C_MSG_OK));
+    q.set_features(DEVICE_FEATURES).unwrap();
+    assert_eq!(legacy_read(&q, 3), Some(VIRTIO_I2C_MSG_ERR));
+    // QEMU's reset sets the features to 0: the protocol as first merged.
+    q.set_features(0).unwrap();
+    assert_eq!(legacy_read(&q, 4), Some(VIRTIO_I2C_MSG_OK));
 }

@@ -69,6 +69,9 @@ pub enum RequestError {
     /// direction of an empty message cannot be told.
     #[error("zero-length request from a driver that did not negotiate VIRTIO_I2C_F_ZERO_LENGTH_REQUEST")]
     ZeroLengthNotNegotiated,
+    /// A request from a driver whose features the device refused.
+    #[error("request from a driver whose features the device refused")]
+    DriverRefused,
     /// A request with data in both directions.
     #[error("request carries {out} bytes of device-readable and {input} of device-writable data")]
     BothDirections {
@@ -184,6 +187,7 @@ fn parse_inner(
     // The protocol as first merged: the buffers give the direction; an
     // M_RD that is set (Zephyr sets it) must agree with them.
     let read = match protocol {
+        Protocol::Refused => return Err(RequestError::DriverRefused),
         Protocol::Current => m_rd,
         Protocol::Legacy => match (data_out, data_in) {
             (0, 0) => return Err(RequestError::ZeroLengthNotNegotiated),
@@ -270,6 +274,15 @@ mod tests {
             legacy(&hdr(0x50 << 1, VIRTIO_I2C_FLAGS_M_RD), 1),
             Err(RequestError::ZeroLengthNotNegotiated)
         );
+        // A refused driver: every request fails, its FAIL_NEXT still read
+        // (the group it ends is completed as a whole).
+        let refused = parse_as(
+            Protocol::Refused,
+            &hdr(0x50 << 1, VIRTIO_I2C_FLAGS_M_RD | VIRTIO_I2C_FLAGS_FAIL_NEXT),
+            2,
+        );
+        assert_eq!(refused.request, Err(RequestError::DriverRefused));
+        assert!(refused.fail_next);
         // The current protocol keeps its rules: no M_RD is a write.
         assert_eq!(
             parse_bytes(&hdr(0x50 << 1, 0), 3).request,

@@ -332,6 +332,22 @@ int vi2c_ctest_features(void)
     CHECK(strstr(err, "require-zero-length=on") != NULL);
     CHECK_EQ(vi2c_device_set_features(d, zl | v1 | 8, err, sizeof(err)), VI2C_STATUS_FEATURES_REFUSED);
 
+    /*
+     * A refused driver that sends requests anyway (a legacy transport has
+     * no FEATURES_OK) gets an error for each, logged once per group.
+     */
+    log_calls = 0;
+    ctest_req_read(&r, 0x50, 0, 1);
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_ERR);
+    CHECK_EQ(log_calls, 1);
+    /* Features accepted again: served. */
+    CHECK_EQ(vi2c_device_set_features(d, zl | v1, err, sizeof(err)), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_OK);
+
     /* Each failed group is logged once. */
     log_calls = 0;
     ctest_req_read(&r, 0x33, 0, 1);
