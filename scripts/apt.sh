@@ -7,17 +7,19 @@
 #   . "$(dirname "$0")/lib.sh"
 #   . "$(dirname "$0")/apt.sh"
 #
-# Provides: VI2C_SUITE, VI2C_NEXT_SUITE, VI2C_APT, VI2C_HOST_SOURCES,
-# apt_host_mirrors, apt_setup, apt_priv, apt_priv_update, apt_priv_download,
-# deb_path, apt_priv_versions, apt_priv_newest, sort_versions.
+# Provides: VI2C_SUITE, VI2C_NEXT_SUITE, VI2C_NEWEST_SUITE, VI2C_APT,
+# VI2C_HOST_SOURCES, apt_host_mirrors, apt_setup, apt_priv, apt_priv_update,
+# apt_priv_download, deb_path, apt_priv_versions, apt_priv_newest,
+# sort_versions.
 #
 # Debian mirrors are not written down anywhere: they are read at run time
 # from the host's deb822 sources (the main archive and the security
 # archive), $VI2C_HOST_SOURCES (default
 # /etc/apt/sources.list.d/debian.sources).  The private configuration has
 # its own sources list, preferences, lists, cache and (empty) dpkg status
-# under $VI2C_BUILD/apt, so it can see trixie and bookworm-backports and
-# download packages and sources without changing what the host's apt sees.
+# under $VI2C_BUILD/apt, so it can see trixie and bookworm-backports (and
+# unstable's sources) and download packages and sources without changing
+# what the host's apt sees.
 
 if [ -n "${VI2C_APT_SOURCED:-}" ]; then
     return 0
@@ -33,6 +35,8 @@ fi
 # backports kernel come from it, QEMU's source and firmware from its successor.
 VI2C_SUITE=bookworm
 VI2C_NEXT_SUITE=trixie
+# Sources only: the newest QEMU (the 10.2 series of qemu-patches/).
+VI2C_NEWEST_SUITE=unstable
 
 VI2C_APT=$VI2C_BUILD/apt
 VI2C_HOST_SOURCES=${VI2C_HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}
@@ -103,6 +107,7 @@ apt_setup() {
             echo "deb [signed-by=$keyring] $sec_uri $s main"
             echo "deb-src [signed-by=$keyring] $sec_uri $s main"
         done
+        echo "deb-src [signed-by=$keyring] $main_uri $VI2C_NEWEST_SUITE main"
     } >"$new"
     if cmp -s "$new" "$VI2C_APT/sources.list"; then
         rm -f "$new"

@@ -2,31 +2,36 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Configure (when needed) and build a minimal qemu-system-x86_64 from
-# $VI2C_BUILD/qemu-src (see get-qemu.sh) in $VI2C_BUILD/qemu-build.
+# $VI2C_BUILD/qemu-<series>/src (see get-qemu.sh) in
+# $VI2C_BUILD/qemu-<series>/build.
 #
 # Usage: scripts/build-qemu.sh
-# Env:   VI2C_QEMU_CONFIGURE_EXTRA  extra configure/meson arguments (word-split),
+# Env:   VI2C_QEMU_SERIES           10.0 (default) or 10.2
+#        VI2C_QEMU_CONFIGURE_EXTRA  extra configure/meson arguments (word-split),
 #                                   e.g. "--enable-debug-tcg -Dfoo=bar"
 #        VI2C_CCACHE=0              do not use ccache
 #
-# The device set is scripts/qemu-devices.mak.  TCG only: KVM on the project's
-# machines cannot run ordinary guests (see shared/research/test-environment.md).
+# The device set is scripts/qemu-devices/x86_64.mak, plus
+# x86_64-<series>.mak where the series needs more.  TCG only: KVM on the
+# project's machines cannot run ordinary guests (see
+# shared/research/test-environment.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-SRC=$VI2C_BUILD/qemu-src
-BLD=$VI2C_BUILD/qemu-build
-DEVICES_IN=$VI2C_ROOT/scripts/qemu-devices.mak
+SRC=$VI2C_QEMU_SRC
+BLD=$VI2C_QEMU_BLD
+DEVICES_IN=$VI2C_ROOT/scripts/qemu-devices/x86_64.mak
+DEVICES_SERIES=$VI2C_ROOT/scripts/qemu-devices/x86_64-$VI2C_QEMU_SERIES.mak
 DEVICES=$SRC/configs/devices/x86_64-softmmu/vi2c.mak
 QEMU=$BLD/qemu-system-x86_64
 
 need_cmd ninja pkg-config cc
 # The source tree too: get-qemu.sh must not re-sync it during a build.
-vi2c_lock qemu-src
-vi2c_lock qemu-build
+vi2c_lock "qemu-$VI2C_QEMU_SERIES-src"
+vi2c_lock "qemu-$VI2C_QEMU_SERIES-build"
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 missing; run scripts/setup-host.sh"
 if [ ! -f "$SRC/VERSION" ] || [ ! -x "$SRC/configure" ]; then
-    die "no QEMU source in $SRC; run scripts/get-qemu.sh first"
+    die "no QEMU source in $SRC; run VI2C_QEMU_SERIES=$VI2C_QEMU_SERIES scripts/get-qemu.sh first"
 fi
 
 # --- device set ----------------------------------------------------------------
@@ -39,6 +44,7 @@ kconfig_defines() {
 new=$(mktemp "$VI2C_BUILD/vi2c.mak.XXXXXX")
 {
     cat "$DEVICES_IN"
+    if [ -f "$DEVICES_SERIES" ]; then cat "$DEVICES_SERIES"; fi
     for sym in VIRTIO_I2C_RUST HOST_I2CDEV; do
         if kconfig_defines "$sym"; then echo "CONFIG_$sym=y"; fi
     done
@@ -64,6 +70,8 @@ args=(
     # would turn it off (glibc provides the xattr calls)
     --enable-virtfs
     --enable-attr
+    # microvm (and Arm's virt) build device trees
+    --enable-fdt=system
     --disable-docs
     --disable-tools
     --disable-guest-agent
@@ -71,7 +79,7 @@ args=(
     --disable-download
     --disable-install-blobs
 )
-# ccache through a wrapper, so that a plain "ninja -C qemu-build" uses the
+# ccache through a wrapper, so that a plain "ninja -C qemu-<series>/build" uses the
 # project's cache directory as well.
 if [ "${VI2C_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
     mkdir -p "$VI2C_BUILD/bin"
@@ -99,15 +107,15 @@ args+=("${extra[@]}")
 
 key=$(hash_str "${args[*]}" "$SRC")
 mkdir -p "$BLD"
-if ! stamp_ok qemu-configure "$key" || [ ! -f "$BLD/build.ninja" ]; then
+if ! stamp_ok "qemu-$VI2C_QEMU_SERIES-configure" "$key" || [ ! -f "$BLD/build.ninja" ]; then
     log "configuring in $BLD: ${args[*]}"
     t=$(date +%s.%N)
     (cd "$BLD" && "$SRC/configure" "${args[@]}") >"$BLD/configure.log" 2>&1 || {
         tail -n 40 "$BLD/configure.log" >&2
-        stamp_clear qemu-configure
+        stamp_clear "qemu-$VI2C_QEMU_SERIES-configure"
         die "configure failed (full log: $BLD/configure.log)"
     }
-    stamp_set qemu-configure "$key"
+    stamp_set "qemu-$VI2C_QEMU_SERIES-configure" "$key"
     log "configured in $(elapsed "$t") s"
 fi
 

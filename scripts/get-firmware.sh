@@ -3,8 +3,9 @@
 #
 # Firmware for the built QEMU, which has none: the +ds source has no blobs and
 # the build uses --disable-install-blobs.  Takes Debian's seabios (bios-256k.bin)
-# and qemu-system-data (the option ROMs that -kernel needs: linuxboot_dma.bin
-# for a bzImage, pvh.bin for an ELF vmlinux) from the QEMU source's suite,
+# and qemu-system-data (microvm's qboot, bios-microvm.bin, and the option
+# ROMs that -kernel needs: linuxboot_dma.bin for a bzImage, pvh.bin for an
+# ELF vmlinux) from the QEMU source's suite,
 # and unpacks them under $VI2C_BUILD/firmware.  The host's qemu packages are
 # not used.  Pass the result to QEMU with: -L $VI2C_BUILD/firmware/qemu
 #
@@ -16,7 +17,7 @@ set -euo pipefail
 DL=$VI2C_BUILD/downloads/firmware
 FW=$VI2C_FIRMWARE
 # Files the test machines need, all in one -L directory.
-NEEDED=(bios-256k.bin linuxboot_dma.bin linuxboot.bin pvh.bin kvmvapic.bin)
+NEEDED=(bios-256k.bin bios-microvm.bin linuxboot_dma.bin linuxboot.bin pvh.bin kvmvapic.bin)
 vi2c_lock firmware
 
 have_all() {

@@ -1,44 +1,84 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Fetch Debian's QEMU 10.0 source and prepare $VI2C_BUILD/qemu-src:
+# Fetch Debian's QEMU source of one release series and prepare its tree,
+# $VI2C_BUILD/qemu-<series>/src:
 #   orig tarball + meson/pycotap wheels (stripped from the +ds tarball)
-#   + Debian's skip-unpack-edk2-blobs.patch + our qemu-patches/series,
+#   + Debian's patches for what the +ds tarball lacks (skip-*.patch)
+#   + our qemu-patches/<series>/series,
 #   and subprojects/virtio-i2c-rust -> this repository.
 #
 # Usage: scripts/get-qemu.sh
-# Env:   VI2C_QEMU_VERSION  Debian source version (default 1:10.0.13+ds-0+deb13u1)
-#        VI2C_QEMU_PATCHES  directory with the series file (default <repo>/qemu-patches)
+# Env:   VI2C_QEMU_SERIES   10.0 (default: Debian trixie's 10.0.x) or 10.2
+#                           (the newest: Debian unstable's 10.2.x)
+#        VI2C_QEMU_VERSION  Debian source version (default: the series'
+#                           pinned one, below; the newest of the series
+#                           when that is no longer offered)
 #
 # The downloads are kept under $VI2C_BUILD/downloads; the tree is re-made only
 # when the inputs (version, series, patch files, this script) change.  It is
-# then built in a scratch directory and synced into qemu-src by content, so
+# then built in a scratch directory and synced into the tree by content, so
 # files that did not change keep their timestamps and ninja rebuilds only
-# what the series really touched.  Edits made by hand in qemu-src are lost
+# what the series really touched.  Edits made by hand in the tree are lost
 # at that point: put them into a patch of the series.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/apt.sh"
 
-QEMU_VERSION=${VI2C_QEMU_VERSION:-1:10.0.13+ds-0+deb13u1}
-WHEELS=(meson==1.5.0 pycotap==1.3.1)
+usage() {
+    cat <<'EOF'
+usage: scripts/get-qemu.sh
+
+Prepares $VI2C_BUILD/qemu-<series>/src: Debian's QEMU source of the series,
+the wheels its +ds tarball lacks, Debian's skip-*.patch fixes for that
+tarball, and qemu-patches/<series>/series.
+
+Env: VI2C_QEMU_SERIES   10.0 (default: Debian trixie's 10.0.x) or 10.2
+                        (the newest: Debian unstable's 10.2.x)
+     VI2C_QEMU_VERSION  Debian source version (default: the series' pinned
+                        one; the newest of the series when that is gone)
+EOF
+}
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+"") ;;
+*) usage >&2; exit 2 ;;
+esac
+
+# Per series: the pinned Debian version, the versions that belong to it, and
+# the suites offering them.
+case $VI2C_QEMU_SERIES in
+10.0)
+    PINNED=1:10.0.13+ds-0+deb13u1
+    SUITES=("$VI2C_NEXT_SUITE" "$VI2C_NEXT_SUITE-security")
+    ;;
+10.2)
+    PINNED=1:10.2.2+ds-1
+    SUITES=("$VI2C_NEWEST_SUITE")
+    ;;
+esac
+VERSION_RE="^1:${VI2C_QEMU_SERIES//./\\.}\\."
+QEMU_VERSION=${VI2C_QEMU_VERSION:-$PINNED}
+# Debian's own fixes for the files its +ds tarball strips, applied when the
+# version's debian/patches/series lists them.
+DEBIAN_PATCHES=(skip-unpack-edk2-blobs.patch skip-install-dtb.patch)
 DL=$VI2C_BUILD/downloads/qemu
 WHEEL_DIR=$VI2C_BUILD/downloads/wheels
-SRC=$VI2C_BUILD/qemu-src
-STAGE=$VI2C_BUILD/qemu-src.new
-PRISTINE=$VI2C_BUILD/qemu-pristine
-PATCHES=${VI2C_QEMU_PATCHES:-$VI2C_ROOT/qemu-patches}
+SRC=$VI2C_QEMU_SRC
+STAGE=$VI2C_QEMU_DIR/src.new
+PRISTINE=$VI2C_QEMU_DIR/pristine
+PATCHES=$VI2C_ROOT/qemu-patches/$VI2C_QEMU_SERIES
 SERIES=$PATCHES/series
 # Copied into the tree by build-qemu.sh; must survive a re-sync.
-DEVICES_MAK=configs/devices/x86_64-softmmu/vi2c.mak
+DEVICES_MAKS=(configs/devices/x86_64-softmmu/vi2c.mak configs/devices/aarch64-softmmu/vi2c.mak)
 
 need_cmd tar xz rsync patch git sha256sum
-vi2c_lock qemu-src
-mkdir -p "$DL"
+vi2c_lock "qemu-$VI2C_QEMU_SERIES-src"
+mkdir -p "$DL" "$VI2C_QEMU_DIR"
+[ -f "$SERIES" ] || die "no series file $SERIES"
 
 # Names of the series entries, in order (blank lines and comments skipped).
 series_names() {
-    [ -f "$SERIES" ] || return 0
     sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e 's/^[[:space:]]*//' "$SERIES" | awk 'NF { print $1 }'
 }
 
@@ -46,11 +86,13 @@ series_names() {
 # Use what is already downloaded if it matches; otherwise ask the archive.
 dsc_of() { printf '%s/qemu_%s.dsc' "$DL" "${1#*:}"; }
 if [ ! -f "$(dsc_of "$QEMU_VERSION")" ]; then
+    [[ $QEMU_VERSION =~ $VERSION_RE ]] ||
+        die "VI2C_QEMU_VERSION=$QEMU_VERSION is not of the $VI2C_QEMU_SERIES series (VI2C_QEMU_SERIES)"
     apt_priv_update
-    offered=$(apt_priv_versions --src qemu '^1:10\.0\.' "$VI2C_NEXT_SUITE" "$VI2C_NEXT_SUITE-security")
+    offered=$(apt_priv_versions --src qemu "$VERSION_RE" "${SUITES[@]}")
     if ! grep -qxF "$QEMU_VERSION" <<<"$offered"; then
         newest=$(tail -n1 <<<"$offered")
-        [ -n "$newest" ] || die "qemu $QEMU_VERSION not offered and no 10.0.x in $VI2C_NEXT_SUITE{,-security}"
+        [ -n "$newest" ] || die "qemu $QEMU_VERSION not offered and no $VI2C_QEMU_SERIES.x in ${SUITES[*]}"
         warn "qemu $QEMU_VERSION is no longer offered; using $newest instead"
         QEMU_VERSION=$newest
     fi
@@ -72,7 +114,25 @@ if [ ! -f "$ORIG" ] || [ ! -f "$DEBIAN_TAR" ]; then
     die "source files of qemu $QEMU_VERSION missing in $DL"
 fi
 
-# --- 2. wheels that the +ds tarball strips (configure runs mkvenv offline) ---
+# --- 2. the pristine tree, unpacked once per version -------------------------
+if ! stamp_ok "qemu-$VI2C_QEMU_SERIES-pristine" "${ORIG##*/}" || [ ! -f "$PRISTINE/VERSION" ]; then
+    log "unpacking ${ORIG##*/}"
+    rm -rf "$PRISTINE"
+    mkdir -p "$PRISTINE"
+    tar -xf "$ORIG" -C "$PRISTINE" --strip-components=1 --no-same-owner
+    [ -f "$PRISTINE/VERSION" ] || die "unexpected layout of $ORIG (no VERSION file)"
+    stamp_set "qemu-$VI2C_QEMU_SERIES-pristine" "${ORIG##*/}"
+fi
+
+# --- 3. wheels that the +ds tarball strips (configure runs mkvenv offline) ---
+# The versions QEMU installs when the system has none: "installed" in its
+# pythondeps.toml, group [meson].
+WHEELS=()
+while read -r w; do WHEELS+=("$w"); done < <(
+    /usr/bin/python3 -c 'import sys, tomllib
+for name, req in tomllib.load(open(sys.argv[1], "rb"))["meson"].items():
+    print(name + "==" + req["installed"])' "$PRISTINE/pythondeps.toml")
+[ ${#WHEELS[@]} -ge 2 ] || die "cannot read the meson and pycotap versions from $PRISTINE/pythondeps.toml"
 for w in "${WHEELS[@]}"; do
     n=${w%%==*} v=${w#*==}
     if ! compgen -G "$WHEEL_DIR/${n}-${v}-*.whl" >/dev/null; then
@@ -83,31 +143,23 @@ for w in "${WHEELS[@]}"; do
     fi
 done
 
-# --- 3. is the tree up to date? ----------------------------------------------
+# --- 4. is the tree up to date? ----------------------------------------------
 patch_files=()
 while read -r name; do
-    [ -f "$PATCHES/$name" ] || die "qemu-patches/series lists '$name', but $PATCHES/$name does not exist"
+    [ -f "$PATCHES/$name" ] || die "${SERIES#"$VI2C_ROOT"/} lists '$name', but $PATCHES/$name does not exist"
     patch_files+=("$PATCHES/$name")
 done < <(series_names)
 key=$(hash_str "$QEMU_VERSION" "${WHEELS[*]}" "$VI2C_ROOT" "$PATCHES" \
     "$(hash_files "$0" "$SERIES" "${patch_files[@]}")")
-if stamp_ok qemu-src "$key" && [ -f "$SRC/VERSION" ] && [ -L "$SRC/subprojects/virtio-i2c-rust" ]; then
-    log "qemu-src is up to date ($QEMU_VERSION, ${#patch_files[@]} patches): $SRC"
+if stamp_ok "qemu-$VI2C_QEMU_SERIES-src" "$key" && [ -f "$SRC/VERSION" ] && [ -L "$SRC/subprojects/virtio-i2c-rust" ]; then
+    log "QEMU $VI2C_QEMU_SERIES tree is up to date ($QEMU_VERSION, ${#patch_files[@]} patches): $SRC"
     exit 0
 fi
 
-# --- 4. build the tree in a scratch directory --------------------------------
-# The pristine tree is unpacked once per version; the scratch tree is a
-# hard-linked copy of it (cheap to make and to delete), and every file a patch
-# modifies is copied first so that the pristine tree stays pristine.
-if ! stamp_ok qemu-pristine "${ORIG##*/}" || [ ! -f "$PRISTINE/VERSION" ]; then
-    log "unpacking ${ORIG##*/}"
-    rm -rf "$PRISTINE"
-    mkdir -p "$PRISTINE"
-    tar -xf "$ORIG" -C "$PRISTINE" --strip-components=1 --no-same-owner
-    [ -f "$PRISTINE/VERSION" ] || die "unexpected layout of $ORIG (no VERSION file)"
-    stamp_set qemu-pristine "${ORIG##*/}"
-fi
+# --- 5. build the tree in a scratch directory --------------------------------
+# The scratch tree is a hard-linked copy of the pristine one (cheap to make
+# and to delete), and every file a patch modifies is copied first so that the
+# pristine tree stays pristine.
 rm -rf "$STAGE"
 cp -al "$PRISTINE" "$STAGE"
 
@@ -126,41 +178,46 @@ for w in "${WHEELS[@]}"; do
     cp "$(compgen -G "$WHEEL_DIR/${w%%==*}-${w#*==}-*.whl" | head -n1)" "$STAGE/python/wheels/"
 done
 
-# Debian's own fix: do not unpack edk2 blobs that the +ds tarball lacks.
-edk2_patch=debian/patches/skip-unpack-edk2-blobs.patch
-tar -xf "$DEBIAN_TAR" -O "$edk2_patch" >"$STAGE.edk2.patch" ||
-    die "$edk2_patch not found in ${DEBIAN_TAR##*/}"
-unshare_for "$STAGE.edk2.patch"
-patch -d "$STAGE" -p1 --batch --forward --quiet <"$STAGE.edk2.patch" ||
-    die "$edk2_patch does not apply"
-rm -f "$STAGE.edk2.patch"
+# Debian's own fixes for the blobs its tarball lacks.
+deb_series=$(tar -xf "$DEBIAN_TAR" -O debian/patches/series) || die "no debian/patches/series in ${DEBIAN_TAR##*/}"
+for dp in "${DEBIAN_PATCHES[@]}"; do
+    grep -qxF "$dp" <<<"$deb_series" || continue
+    tar -xf "$DEBIAN_TAR" -O "debian/patches/$dp" >"$STAGE.debian.patch" ||
+        die "debian/patches/$dp not found in ${DEBIAN_TAR##*/}"
+    unshare_for "$STAGE.debian.patch"
+    patch -d "$STAGE" -p1 --batch --forward --quiet <"$STAGE.debian.patch" ||
+        die "debian/patches/$dp does not apply"
+    rm -f "$STAGE.debian.patch"
+done
 
 # Our series.  git apply is all-or-nothing per patch and understands git's
 # extended headers (new files, modes, renames).  The ceiling keeps git from
 # taking this repository (which contains $VI2C_BUILD) as the target.
 for p in "${patch_files[@]}"; do
-    log "applying qemu-patches/${p##*/}"
+    log "applying ${p#"$VI2C_ROOT"/}"
     unshare_for "$p"
     (
         cd "$STAGE"
         unset GIT_DIR GIT_WORK_TREE
         GIT_CEILING_DIRECTORIES=$(dirname "$STAGE") git apply --whitespace=nowarn "$p"
-    ) || die "qemu-patches/${p##*/} does not apply to QEMU $UPSTREAM (after the patches before it; scratch tree left in $STAGE)"
+    ) || die "${p#"$VI2C_ROOT"/} does not apply to QEMU $UPSTREAM (after the patches before it; scratch tree left in $STAGE)"
 done
 
 # The Rust library as a meson subproject (the repository root has its meson.build).
 ln -sfn "$VI2C_ROOT" "$STAGE/subprojects/virtio-i2c-rust"
 
-# --- 5. install it -----------------------------------------------------------
+# --- 6. install it -----------------------------------------------------------
 # Copy by content.  No --times: a file that changed gets a new mtime even when
 # it went back to its pristine content (older than the objects built from it).
-# Kept: the device set from build-qemu.sh and the __pycache__ directories
+# Kept: the device sets from build-qemu.sh and the __pycache__ directories
 # that the build's Python scripts write into the tree.
 log "syncing into $SRC"
 mkdir -p "$SRC"
-rsync -rlpD --checksum --delete --exclude="/$DEVICES_MAK" --exclude=__pycache__/ --itemize-changes "$STAGE/" "$SRC/" >"$STAGE.sync.log"
+excludes=(--exclude=__pycache__/)
+for m in "${DEVICES_MAKS[@]}"; do excludes+=(--exclude="/$m"); done
+rsync -rlpD --checksum --delete "${excludes[@]}" --itemize-changes "$STAGE/" "$SRC/" >"$STAGE.sync.log"
 n=$(grep -c '^[<>ch*]' "$STAGE.sync.log" || true)
-log "$n paths changed in qemu-src"
+log "$n paths changed in $SRC"
 rm -rf "$STAGE" "$STAGE.sync.log"
-stamp_set qemu-src "$key"
-log "qemu-src ready: QEMU $(cat "$SRC/VERSION") (Debian $QEMU_VERSION), ${#patch_files[@]} patches, in $(elapsed) s"
+stamp_set "qemu-$VI2C_QEMU_SERIES-src" "$key"
+log "QEMU tree ready: $(cat "$SRC/VERSION") (Debian $QEMU_VERSION), ${#patch_files[@]} patches, in $(elapsed) s: $SRC"

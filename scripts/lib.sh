@@ -5,8 +5,9 @@
 #   . "$(dirname "$0")/lib.sh"
 #
 # Provides: VI2C_ROOT (repository root), VI2C_BUILD (all downloads and build
-# output, default <repo>/build), log/warn/die, elapsed, need_cmd, vi2c_lock,
-# stamp and hash helpers.  The private apt configuration (apt_priv ...) is in
+# output, default <repo>/build), the QEMU series and its trees
+# (VI2C_QEMU_SERIES, VI2C_QEMU_SRC, VI2C_QEMU_BLD), log/warn/die, elapsed,
+# need_cmd, vi2c_lock, stamp and hash helpers.  The private apt configuration (apt_priv ...) is in
 # apt.sh, which the scripts that download Debian packages source as well.
 
 if [ -n "${VI2C_LIB_SOURCED:-}" ]; then
@@ -21,6 +22,24 @@ VI2C_BUILD=$(cd "$VI2C_BUILD" && pwd)
 # Firmware for the built QEMU (it has no blobs of its own): get-firmware.sh.
 VI2C_FIRMWARE=$VI2C_BUILD/firmware
 export VI2C_ROOT VI2C_BUILD VI2C_FIRMWARE
+
+# The QEMU release the scripts work on: one of the series kept in
+# qemu-patches/ (10.0: Debian trixie's 10.0.x; 10.2: the newest, from
+# Debian unstable).  Each has its own source, build and dev trees.
+VI2C_QEMU_SERIES_ALL=(10.0 10.2)
+VI2C_QEMU_SERIES=${VI2C_QEMU_SERIES:-10.0}
+case " ${VI2C_QEMU_SERIES_ALL[*]} " in
+*" $VI2C_QEMU_SERIES "*) ;;
+*)
+    printf '[%s] ERROR: VI2C_QEMU_SERIES=%s: no such series (qemu-patches/ has: %s)\n' \
+        "${0##*/}" "$VI2C_QEMU_SERIES" "${VI2C_QEMU_SERIES_ALL[*]}" >&2
+    exit 1
+    ;;
+esac
+VI2C_QEMU_DIR=$VI2C_BUILD/qemu-$VI2C_QEMU_SERIES
+VI2C_QEMU_SRC=$VI2C_QEMU_DIR/src
+VI2C_QEMU_BLD=$VI2C_QEMU_DIR/build
+export VI2C_QEMU_SERIES VI2C_QEMU_DIR VI2C_QEMU_SRC VI2C_QEMU_BLD
 
 # Stable locale so that the output of the tools we parse does not change.
 export LC_ALL=C

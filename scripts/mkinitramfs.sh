@@ -7,7 +7,8 @@
 #     libraries (libi2c, libc, ld-linux) from bookworm
 #   - kernel modules with their dependencies (from modules.dep, decompressed):
 #     loaded at boot:  i2c-dev, i2c-i801 (+ i2c-smbus), i2c-virtio (ours),
-#                      virtio_pci when it is not built in
+#                      virtio_pci when it is not built in, virtio_mmio
+#                      (microvm's virtio transports)
 #     only copied:     at24, 9p, 9pnet_virtio, netfs; "modprobe NAME" loads
 #                      them (and their dependencies) from a test; and
 #                      i2c-virtio-5.15/i2c-virtio.ko, the driver speaking
@@ -28,7 +29,7 @@ OUT=$G/base.cpio.gz
 need_cmd cpio gzip xz zstd readelf
 vi2c_lock initramfs
 
-AUTOLOAD=(virtio_pci i2c-dev i2c-i801 i2c-virtio)
+AUTOLOAD=(virtio_pci virtio_mmio i2c-dev i2c-i801 i2c-virtio)
 COPYONLY=(at24 9p 9pnet_virtio netfs)
 
 KVER=$VI2C_GUEST_KVER

@@ -18,6 +18,8 @@ HOST_PACKAGES=(
     python3 python3-venv python3-pip ninja-build pkg-config libglib2.0-dev ccache
     # virtfs (virtio-9p) in QEMU, used to share host directories with guests
     libcap-ng-dev libattr1-dev
+    # device trees: x86 microvm and Arm virt need libfdt
+    libfdt-dev
     # bindgen (build.rs of the Rust crate) needs libclang
     clang libclang-dev
     # C ABI tests under valgrind; the lint phase checks the shell scripts

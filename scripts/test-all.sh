@@ -23,18 +23,22 @@ usage: scripts/test-all.sh [PHASE...]
     cargo      unit, integration and C ABI tests (cargo test --workspace)
     valgrind   the C ABI tests again under valgrind
     fuzz       a short run of every cargo-fuzz target
-    qemu       fetch, patch and build QEMU 10.0 (cached in build/); QEMU's
-               checkpatch.pl on every patch of the series
-    guest      guest end-to-end tests (tests/guest/run.sh)
+    qemu       fetch and patch QEMU 10.0 and 10.2 (cached in build/), check
+               the series (QEMU's checkpatch.pl, the shared files the same
+               in both), build QEMU 10.0
+    guest      guest end-to-end tests (tests/guest/run.sh) on QEMU 10.0
     hostguest  real i2c-dev in a guest and the nested chain
-               (tests/hostguest/run.sh)
-    qtest      QEMU's own I2C qtests and ours (tests/qtest/run.sh)
+               (tests/hostguest/run.sh), on QEMU 10.0
+    qtest      QEMU's own I2C qtests and ours (tests/qtest/run.sh), 10.0
+    qemu-10.2, guest-10.2, qtest-10.2
+               build QEMU 10.2; the guest tests and qtests on it
 Environment: VI2C_FUZZ_SECONDS (default 15 per target).
 EOF
 }
 case ${1:-} in -h | --help) usage; exit 0 ;; esac
 
-all=(setup lint staticlib offline cargo valgrind fuzz qemu guest hostguest qtest)
+all=(setup lint staticlib offline cargo valgrind fuzz qemu guest hostguest qtest
+    qemu-10.2 guest-10.2 qtest-10.2)
 phases=("$@")
 [ ${#phases[@]} -gt 0 ] || phases=("${all[@]}")
 
@@ -89,13 +93,25 @@ for l in sys.stdin:
 
 phase_fuzz() { scripts/fuzz.sh "${VI2C_FUZZ_SECONDS:-15}"; }
 
-phase_qemu() { scripts/get-qemu.sh && scripts/qemu-series.sh check && scripts/build-qemu.sh; }
+phase_qemu() {
+    local s
+    for s in "${VI2C_QEMU_SERIES_ALL[@]}"; do
+        VI2C_QEMU_SERIES=$s scripts/get-qemu.sh || return 1
+    done
+    scripts/qemu-series.sh check && VI2C_QEMU_SERIES=10.0 scripts/build-qemu.sh
+}
 
-phase_guest() { scripts/build-guest.sh && tests/guest/run.sh; }
+phase_guest() { scripts/build-guest.sh && VI2C_QEMU_SERIES=10.0 tests/guest/run.sh; }
 
-phase_hostguest() { scripts/build-guest.sh && tests/hostguest/run.sh; }
+phase_hostguest() { scripts/build-guest.sh && VI2C_QEMU_SERIES=10.0 tests/hostguest/run.sh; }
 
-phase_qtest() { tests/qtest/run.sh; }
+phase_qtest() { VI2C_QEMU_SERIES=10.0 tests/qtest/run.sh; }
+
+phase_qemu-10.2() { VI2C_QEMU_SERIES=10.2 scripts/get-qemu.sh && VI2C_QEMU_SERIES=10.2 scripts/build-qemu.sh; }
+
+phase_guest-10.2() { scripts/build-guest.sh && VI2C_QEMU_SERIES=10.2 tests/guest/run.sh; }
+
+phase_qtest-10.2() { VI2C_QEMU_SERIES=10.2 tests/qtest/run.sh; }
 
 passed=0 failed=0
 results=()

@@ -9,6 +9,8 @@
 # SPD EEPROMs at 0x50-0x57, i2c-i801 in the guest); I440FX is "-M pc".
 CONFIG_Q35=y
 CONFIG_I440FX=y
+# microvm: virtio-mmio transports, no PCI; virtio-i2c-rust-device there.
+CONFIG_MICROVM=y
 
 # virtio over PCI; virtio-rng as a known-good virtio device.
 CONFIG_VIRTIO_PCI=y
@@ -35,7 +37,7 @@ CONFIG_I2C_ECHO=y
 
 # I2C targets of QEMU's qos-graph device tests (the tests/qtest/*-test.c that
 # consume "i2c-bus"), which tests/qtest/run.sh runs on x86_64 through
-# virtio-i2c-rust-pci (qemu-patches/0007).  TMP105 and DS1338 are above.
+# virtio-i2c-rust-pci (qemu-patches/<series>/0009).  TMP105 and DS1338 are above.
 # ADM1272 and MAX34451 use the PMBus helpers without selecting PMBUS.
 CONFIG_PCA9552=y
 CONFIG_EMC141X=y

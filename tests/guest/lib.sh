@@ -5,7 +5,7 @@
 # Source it from a case:  . "$(dirname "$0")/../lib.sh"
 #
 # Provides: TESTS_DIR, CASES_DIR, CASE (the case's name), QEMU, FIRMWARE,
-# LOGDIR (build/logs/guest-tests/<case>, emptied), fail, note,
+# LOGDIR (build/logs/guest-tests-<series>/<case>, emptied), fail, note,
 # guest_section, compare, qemu_plain.
 
 set -euo pipefail
@@ -17,9 +17,9 @@ CASES_DIR=$TESTS_DIR/cases
 . "$TESTS_DIR/../../scripts/lib.sh"
 
 CASE=$(basename "$0" .sh)
-QEMU=${VI2C_QEMU:-$VI2C_BUILD/qemu-build/qemu-system-x86_64}
+QEMU=${VI2C_QEMU:-$VI2C_QEMU_BLD/qemu-system-x86_64}
 FIRMWARE=$VI2C_FIRMWARE/qemu
-LOGDIR=${VI2C_TEST_LOGDIR:-$VI2C_BUILD/logs/guest-tests}/$CASE
+LOGDIR=${VI2C_TEST_LOGDIR:-$VI2C_BUILD/logs/guest-tests-$VI2C_QEMU_SERIES}/$CASE
 rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 

@@ -19,9 +19,10 @@ usage: tests/guest/run.sh [--build] [CASE...]
   --build   first run scripts/get-qemu.sh, build-qemu.sh and build-guest.sh
             (each does nothing when it is up to date)
   CASE      run only the cases whose names contain CASE (e.g. hotplug)
-Env:   VI2C_QEMU          QEMU binary (default: the one build-qemu.sh built)
+Env:   VI2C_QEMU_SERIES   QEMU series (10.0 by default, or 10.2)
+       VI2C_QEMU          QEMU binary (default: the one build-qemu.sh built)
        VI2C_TEST_TIMEOUT  seconds per case (default 600)
-Logs:  build/logs/guest-tests/<case>/ and <case>.log, summary.txt
+Logs:  build/logs/guest-tests-<series>/<case>/ and <case>.log, summary.txt
 Exit status: 0 when every case passed.
 EOF
 }
@@ -44,7 +45,7 @@ if [ "$build" = 1 ]; then
     done
 fi
 
-LOGROOT=$VI2C_BUILD/logs/guest-tests
+LOGROOT=$VI2C_BUILD/logs/guest-tests-$VI2C_QEMU_SERIES
 mkdir -p "$LOGROOT"
 export VI2C_TEST_LOGDIR=$LOGROOT
 TIMEOUT=${VI2C_TEST_TIMEOUT:-600}

@@ -49,7 +49,7 @@ usage() {
     cat <<'EOF'
 usage: tests/hostguest/run.sh
 Environment: VI2C_HG_TIMEOUT (whole L1 run, default 1200 s),
-  VI2C_QEMU (QEMU binary, default build/qemu-build/qemu-system-x86_64),
+  VI2C_QEMU (QEMU binary, default build/qemu-<series>/build/qemu-system-x86_64),
   VI2C_HG_RECHECK=1 (no boot: check hostguest-l1.log of the last run again),
   in L1: VI2C_HG_L2_BOOT_TIMEOUT (L2 to its test, default 420 s),
   VI2C_HG_L2_TIMEOUT (L2-QEMU, 720 s), VI2C_HG_RT_TIMEOUT (Rust tests, 240 s).
@@ -68,7 +68,7 @@ HGDIR=$VI2C_ROOT/tests/hostguest
 LOGDIR=$VI2C_BUILD/logs
 WORK=$VI2C_BUILD/hostguest
 SHARE=$WORK/share
-QEMU=${VI2C_QEMU:-$VI2C_BUILD/qemu-build/qemu-system-x86_64}
+QEMU=${VI2C_QEMU:-$VI2C_QEMU_BLD/qemu-system-x86_64}
 TIMEOUT=${VI2C_HG_TIMEOUT:-1200}
 mkdir -p "$LOGDIR" "$WORK"
 RUNLOG=$LOGDIR/hostguest-run.log

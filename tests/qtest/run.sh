@@ -17,11 +17,11 @@
 # 0001), absent addresses, malformed and zero-length requests, features.
 #
 # This script builds the two qtest binaries in the QEMU build directory
-# (ninja -C build/qemu-build tests/qtest/qos-test
+# (ninja -C build/qemu-<series>/build tests/qtest/qos-test
 # tests/qtest/virtio-i2c-rust-test, plus qemu-system-x86_64 so that it
 # matches), lists the test paths (qos-test: those under virtio-i2c-rust-pci)
 # and runs each path in a process of its own with QTEST_QEMU_BINARY set to
-# build/qemu-build/qemu-system-x86_64 (through a wrapper that adds
+# build/qemu-<series>/build/qemu-system-x86_64 (through a wrapper that adds
 # -L build/firmware/qemu, for the pc machine's BIOS), so that a failed
 # assertion costs one path only.  It prints each path with its result and
 # time, then "N passed, N failed, N skipped".  Every path this script
@@ -61,10 +61,12 @@ usage: tests/qtest/run.sh [--build] [FILTER...]
   FILTER    run only the test paths that contain FILTER (e.g. tmp105)
 Env:   VI2C_QEMU          QEMU binary to test (default: the build's
                           qemu-system-x86_64, rebuilt first if needed)
-       VI2C_QTEST_BUILD   QEMU build directory (default build/qemu-build;
-                          when set, the build locks are not taken)
+       VI2C_QEMU_SERIES   QEMU series (10.0 by default, or 10.2)
+       VI2C_QTEST_BUILD   QEMU build directory (default
+                          build/qemu-<series>/build; when set, the
+                          build locks are not taken)
        VI2C_QTEST_TIMEOUT seconds per test path (default 300)
-Logs:  build/logs/qtest/<binary>/<path>.log, build/logs/qtest/summary.txt
+Logs:  build/logs/qtest-<series>/<binary>/<path>.log, .../summary.txt
 Exit status: 0 when every path passed (and there were paths to run); a
 skipped path ("# SKIP" in its TAP line) is counted apart and fails the run,
 since every selected path is expected to run.
@@ -89,10 +91,10 @@ if [ "$build" = 1 ]; then
     done
 fi
 
-BLD=${VI2C_QTEST_BUILD:-$VI2C_BUILD/qemu-build}
+BLD=${VI2C_QTEST_BUILD:-$VI2C_QEMU_BLD}
 QEMU=${VI2C_QEMU:-$BLD/qemu-system-x86_64}
 TIMEOUT=${VI2C_QTEST_TIMEOUT:-300}
-LOGS=$VI2C_BUILD/logs/qtest
+LOGS=$VI2C_BUILD/logs/qtest-$VI2C_QEMU_SERIES
 QOS_NODE=virtio-i2c-rust-pci
 # The I2C targets whose qos-test tests must run through our adapter (the
 # node names of tests/qtest/*-test.c that consume "i2c-bus").
@@ -109,8 +111,8 @@ need_cmd ninja timeout
 # reads the source tree.  Held until the tests are done, so that the binaries
 # do not change under them.
 if [ -z "${VI2C_QTEST_BUILD:-}" ]; then
-    vi2c_lock qemu-src
-    vi2c_lock qemu-build
+    vi2c_lock "qemu-$VI2C_QEMU_SERIES-src"
+    vi2c_lock "qemu-$VI2C_QEMU_SERIES-build"
 fi
 targets=()
 for b in "${BINARIES[@]}"; do
@@ -218,7 +220,7 @@ for b in "${BINARIES[@]}"; do
         # out of the build makes qos-test skip its tests without a word.
         for n in "${I2C_NODES[@]}"; do
             grep -q "/i2c-bus/$n/" <<<"$paths" ||
-                missing+=("qos-test: no path through i2c-bus/$n (is its CONFIG_ in scripts/qemu-devices.mak?)")
+                missing+=("qos-test: no path through i2c-bus/$n (is its CONFIG_ in scripts/qemu-devices/x86_64.mak?)")
         done
     fi
     mkdir -p "$LOGS/$b"
