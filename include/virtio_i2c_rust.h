@@ -306,8 +306,9 @@ typedef struct {
    */
   uint8_t force;
   /*
-   1: forward writes only as the register pointer of a read (at most
-   2 bytes, then a repeated START to read); 0: forward every write.
+   0: forward every write. 1 or 2: read-only, forward writes only as
+   the register pointer of a read, of at most that many bytes (the
+   client's register address width), then a repeated START to read.
    */
   uint8_t read_only;
   /*

@@ -10,7 +10,14 @@ cd "$(dirname "$0")/.."
 usage() {
     cat <<'EOF'
 usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+       scripts/fuzz.sh --runs N [TARGET...]
   SECONDS_PER_TARGET  how long each target runs (default 15)
+  --runs N            a campaign: each target runs until it has executed N
+                      inputs (libFuzzer -runs=N), inputs of at most 128
+                      bytes, without libFuzzer's per-input leak check
+                      (leaks are the business of the short runs, valgrind
+                      and the soak benchmark); the log of each target is
+                      kept in build/logs/fuzz-campaign/TARGET.log
   TARGET              run only these targets (each must be one that
                       `cargo fuzz list` reports)
 Default: every target that `cargo fuzz list` reports, i.e. every [[bin]] of
@@ -25,6 +32,19 @@ EOF
 case ${1:-} in
 -h | --help) usage; exit 0 ;;
 esac
+runs_wanted=
+if [ "${1:-}" = --runs ]; then
+    runs_wanted=${2:-}
+    case $runs_wanted in
+    '' | *[!0-9]* | 0)
+        echo "fuzz.sh: --runs needs a positive number, not '$runs_wanted'" >&2
+        usage >&2
+        exit 2
+        ;;
+    esac
+    shift 2
+    set -- 1 "$@"
+fi
 secs=${1:-15}
 case $secs in
 '' | *[!0-9]* | 0)
@@ -66,13 +86,24 @@ fi
 
 cargo fuzz build -O
 ok=0 failed=0
+if [ -n "$runs_wanted" ]; then
+    mkdir -p build/logs/fuzz-campaign
+    limit=(-runs="$runs_wanted" -max_len=128 -detect_leaks=0)
+else
+    limit=(-max_total_time="$secs")
+fi
 for t in "${targets[@]}"; do
-    log=$(mktemp)
-    if cargo fuzz run -O "$t" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$log" 2>&1; then
+    if [ -n "$runs_wanted" ]; then
+        log=build/logs/fuzz-campaign/$t.log
+    else
+        log=$(mktemp)
+    fi
+    start=$SECONDS
+    if cargo fuzz run -O "$t" -- "${limit[@]}" -rss_limit_mb=2048 >"$log" 2>&1; then
         # libFuzzer's last line: "Done 123456 runs in 15 second(s)".
         runs=$(sed -n 's/^Done \([0-9][0-9]*\) runs.*/\1/p' "$log" | tail -n1)
         if [ -n "$runs" ] && [ "$runs" -gt 0 ]; then
-            echo "fuzz $t: ok, $runs runs in ${secs}s"
+            echo "fuzz $t: ok, $runs runs in $((SECONDS - start))s"
             ok=$((ok + 1))
         else
             echo "fuzz $t: FAILED: no runs reported (${runs:-no 'Done N runs' line})" >&2
@@ -84,7 +115,7 @@ for t in "${targets[@]}"; do
         tail -40 "$log" >&2
         failed=$((failed + 1))
     fi
-    rm -f "$log"
+    [ -n "$runs_wanted" ] || rm -f "$log"
 done
 echo "fuzz: $ok passed, $failed failed (${#targets[@]} targets)"
 [ "$failed" -eq 0 ] && [ "$ok" -eq ${#targets[@]} ] && [ "$ok" -gt 0 ]

@@ -32,8 +32,9 @@
 //! | reading | start writing (the read already ended on the host) | new read transfer; ACK or NACK | NACK | next byte, refill when empty (0xff past 8192) | drop the rest | idle |
 //!
 //! A read-only target (`read_only`) forwards writes only as the register
-//! pointer of a read: at most 2 bytes, then a repeated START to read. A
-//! third byte is NACKed, a second write message NACKs its START, and
+//! pointer of a read: at most 1 byte (or 2, for clients with 2-byte
+//! register addresses; see [`ReadOnly`]), then a repeated START to read.
+//! A byte past the pointer is NACKed, a second write message NACKs its START, and
 //! writes still buffered at STOP are dropped; all three are reported as
 //! guest errors, and none reaches the host.
 //!
@@ -56,7 +57,7 @@
 use crate::{
     host::{self, HostError, I2cAdapter},
     i2c::{Address, LimitError, Msg, Transfer, MAX_MSGS, MAX_MSG_LEN},
-    policy::MAX_POINTER_LEN,
+    policy::ReadOnly,
 };
 
 /// QEMU I2C target events (`enum i2c_event`).
@@ -94,10 +95,12 @@ pub enum TargetError {
     Limit(#[from] LimitError),
     /// The controller wrote to a read-only target something else than the
     /// register pointer of a read.
-    #[error("{addr} is read-only: only a pointer of at most 2 bytes before a read is forwarded")]
+    #[error("{addr} is read-only: only a pointer of at most {pointer_len} byte(s) before a read is forwarded")]
     ReadOnly {
         /// The host address.
         addr: Address,
+        /// The longest write forwarded, as the pointer of a read.
+        pointer_len: usize,
     },
     /// The controller read on past what one read START may read.
     #[error("a read of {addr} went on past {MAX_MSG_LEN} bytes; the rest reads 0xff")]
@@ -143,7 +146,7 @@ pub struct HostI2cDev<A> {
     adapter: A,
     addr: Address,
     prefetch: usize,
-    read_only: bool,
+    read_only: Option<ReadOnly>,
     state: State,
     error: Option<TargetError>,
 }
@@ -156,7 +159,7 @@ impl<A: I2cAdapter> HostI2cDev<A> {
         adapter: A,
         addr: Address,
         prefetch: usize,
-        read_only: bool,
+        read_only: Option<ReadOnly>,
     ) -> Result<Self, ConfigError> {
         if !(1..=MAX_MSG_LEN).contains(&prefetch) {
             return Err(ConfigError::Prefetch(prefetch));
@@ -183,9 +186,9 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             Event::Finish => {
                 if let State::Writing(msgs) = std::mem::replace(&mut self.state, State::Idle) {
                     // FINISH has no status: keep the error for the log.
-                    let r = if self.read_only {
+                    let r = if self.read_only.is_some() {
                         // A pointer never followed by its read.
-                        Err(TargetError::ReadOnly { addr: self.addr })
+                        Err(self.read_only_error())
                     } else {
                         self.flush(msgs, None).map(drop)
                     };
@@ -212,12 +215,10 @@ impl<A: I2cAdapter> HostI2cDev<A> {
     /// A byte from the controller; `Err` NACKs it.
     pub fn send(&mut self, byte: u8) -> Result<(), TargetError> {
         let r = match &mut self.state {
-            State::Writing(msgs) => match msgs.last_mut() {
-                Some(m) if self.read_only && m.len() >= MAX_POINTER_LEN => {
-                    Err(TargetError::ReadOnly { addr: self.addr })
-                }
-                Some(m) => m.push(byte).map_err(TargetError::from),
-                None => Err(LimitError::EmptyTransfer.into()),
+            State::Writing(msgs) => match (msgs.last_mut(), self.read_only) {
+                (Some(m), Some(ro)) if m.len() >= ro.pointer_len() => Err(self.read_only_error()),
+                (Some(m), _) => m.push(byte).map_err(TargetError::from),
+                (None, _) => Err(LimitError::EmptyTransfer.into()),
             },
             _ => Err(HostError::Nack { addr: self.addr }.into()),
         };
@@ -282,12 +283,20 @@ impl<A: I2cAdapter> HostI2cDev<A> {
         self.error.take()
     }
 
+    /// The refusal of a write to a read-only target.
+    fn read_only_error(&self) -> TargetError {
+        TargetError::ReadOnly {
+            addr: self.addr,
+            pointer_len: self.read_only.map_or(0, ReadOnly::pointer_len),
+        }
+    }
+
     fn start_send(&mut self) -> Result<(), TargetError> {
         let empty = Msg::write(self.addr, Vec::new())?;
         match std::mem::replace(&mut self.state, State::Idle) {
             // A write after a write: the first was no pointer of a read.
-            State::Writing(_) if self.read_only => {
-                return Err(TargetError::ReadOnly { addr: self.addr });
+            State::Writing(_) if self.read_only.is_some() => {
+                return Err(self.read_only_error());
             }
             State::Writing(mut msgs) => {
                 // Leave room for a read message after the writes.

@@ -2,13 +2,16 @@
 //! Tests of the host-i2cdev state machine.
 
 use super::*;
-use crate::host::sim::{SimAdapter, SimHandle};
+use crate::{
+    host::sim::{SimAdapter, SimHandle},
+    policy::ReadOnly,
+};
 
 fn pt(spec: &str, addr: u8, prefetch: usize) -> (HostI2cDev<SimAdapter>, SimHandle) {
     let sim = SimAdapter::from_spec(spec).unwrap();
     let h = sim.handle();
     (
-        HostI2cDev::new(sim, Address::seven(addr).unwrap(), prefetch, false).unwrap(),
+        HostI2cDev::new(sim, Address::seven(addr).unwrap(), prefetch, None).unwrap(),
         h,
     )
 }
@@ -240,7 +243,7 @@ impl I2cAdapter for FailsAfterOne {
 
 #[test]
 fn a_failed_refill_ends_the_read_without_a_retry_per_byte() {
-    let mut p = HostI2cDev::new(FailsAfterOne(0), Address::seven(0x50).unwrap(), 1, false)
+    let mut p = HostI2cDev::new(FailsAfterOne(0), Address::seven(0x50).unwrap(), 1, None)
         .unwrap();
     p.event(Event::StartRecv).unwrap();
     assert_eq!(p.recv(), 0);
@@ -256,8 +259,8 @@ fn a_read_only_target_forwards_only_the_pointer_of_a_read() {
     let sim = SimAdapter::from_spec("eeprom@0x50").unwrap();
     let h = sim.handle();
     let a = Address::seven(0x50).unwrap();
-    let mut p = HostI2cDev::new(sim, a, 2, true).unwrap();
-    let ro = TargetError::ReadOnly { addr: a };
+    let mut p = HostI2cDev::new(sim, a, 2, Some(ReadOnly::WORD)).unwrap();
+    let ro = TargetError::ReadOnly { addr: a, pointer_len: 2 };
     // Pointer, repeated START, read: forwarded.
     write(&mut p, &[0x00, 0x10]);
     p.event(Event::StartRecv).unwrap();
@@ -278,18 +281,37 @@ fn a_read_only_target_forwards_only_the_pointer_of_a_read() {
 }
 
 #[test]
+fn a_read_only_target_of_1_byte_pointers_refuses_a_second_byte() {
+    let sim = SimAdapter::from_spec("eeprom@0x50").unwrap();
+    let h = sim.handle();
+    let a = Address::seven(0x50).unwrap();
+    let mut p = HostI2cDev::new(sim, a, 1, Some(ReadOnly::BYTE)).unwrap();
+    let ro = TargetError::ReadOnly { addr: a, pointer_len: 1 };
+    // A pointer and a data byte, then a read: the data byte is NACKed and
+    // nothing is written; the read goes out after a fresh pointer.
+    write(&mut p, &[0x10]);
+    assert_eq!(p.send(0xaa), Err(ro.clone()));
+    p.event(Event::Finish).unwrap();
+    write(&mut p, &[0x10]);
+    p.event(Event::StartRecv).unwrap();
+    assert_eq!(p.recv(), 0xff);
+    p.event(Event::Finish).unwrap();
+    assert_eq!(h.lock().log, vec!["W1@0x50", "R1@0x50"]);
+}
+
+#[test]
 fn config_is_checked() {
     let sim = || SimAdapter::from_spec("").unwrap();
     assert_eq!(
-        HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), 0, false).unwrap_err(),
+        HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), 0, None).unwrap_err(),
         ConfigError::Prefetch(0)
     );
     assert_eq!(
-        HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1, false).unwrap_err(),
+        HostI2cDev::new(sim(), Address::seven(0x50).unwrap(), MAX_MSG_LEN + 1, None).unwrap_err(),
         ConfigError::Prefetch(MAX_MSG_LEN + 1)
     );
     assert_eq!(
-        HostI2cDev::new(sim(), Address::seven(0x02).unwrap(), 1, false).unwrap_err(),
+        HostI2cDev::new(sim(), Address::seven(0x02).unwrap(), 1, None).unwrap_err(),
         ConfigError::Reserved(Address::seven(0x02).unwrap())
     );
 }

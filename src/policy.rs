@@ -5,7 +5,8 @@
 //! Syntax (the `address` property), a comma-separated list of entries:
 //!
 //! ```text
-//! entry   := side [ "=" side ] [ ":ro" ]  guest[=host], optionally read-only
+//! entry   := side [ "=" side ] [ ro ]     guest[=host], optionally read-only
+//! ro      := ":ro" | ":ro2"               pointer of at most 1 or 2 bytes
 //! side    := addr [ "-" addr ]            one address or an inclusive range
 //! addr    := [ "10bit:" ] number          7-bit unless marked 10-bit
 //! number  := 0x<hex> | <decimal>
@@ -15,12 +16,18 @@
 //! `10bit:0x150`, `0x50-0x57:ro`. A range's end has the width of its start.
 //! Remapped ranges must have equal lengths.
 //!
-//! A read-only client (`:ro`) can be read but never written: a write to it
-//! is allowed only as the register pointer of a read, i.e. a write of at
-//! most [`MAX_POINTER_LEN`] bytes followed, in the same transfer, by a read
-//! of the same client (a repeated START). Every other write to it fails
-//! before any bus traffic. This keeps SPD EEPROMs and calibration data
-//! safe from the guest.
+//! A read-only client (`:ro`, `:ro2`) can be read but never written: a
+//! write to it is allowed only as the register pointer of a read, i.e. a
+//! write of at most 1 byte (`:ro`) or 2 bytes (`:ro2`) followed, in the
+//! same transfer, by a read of the same client (a repeated START). Every
+//! other write to it fails before any bus traffic. This keeps SPD EEPROMs
+//! and calibration data safe from the guest. The width must be the
+//! client's own: a 2-byte "pointer" to a client with 1-byte register
+//! addresses (a 24C02, an SPD EEPROM, most sensors) is a pointer and one
+//! data byte, so `:ro2` is only for clients with 2-byte addresses (24C32
+//! and larger EEPROMs). Devices driven by command codes (PMBus) may act on
+//! a command byte even when a read follows; read-only does not make
+//! those safe.
 //!
 //! Rules, each error naming the offending token: 7-bit addresses are
 //! 0x00-0x7f and 10-bit ones 0x000-0x3ff; the reserved 7-bit addresses
@@ -36,9 +43,33 @@ use std::collections::BTreeMap;
 
 use crate::i2c::{parse_number, Address, Msg};
 
-/// The longest register pointer a read-only client accepts before a read:
-/// two bytes, the address width of the larger EEPROMs (24C32 and up).
-pub const MAX_POINTER_LEN: usize = 2;
+/// A read-only client's register pointer: the longest write it accepts,
+/// and only right before a read of it. One byte (a 24C02, an SPD EEPROM,
+/// most sensors) or two (24C32 and larger EEPROMs); valid by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOnly(u8);
+
+impl ReadOnly {
+    /// A 1-byte register pointer (`:ro`).
+    pub const BYTE: Self = Self(1);
+    /// A 2-byte register pointer (`:ro2`).
+    pub const WORD: Self = Self(2);
+
+    /// The read-only mode with a pointer of `len` bytes, when `len` is 1
+    /// or 2.
+    pub fn with_pointer_len(len: usize) -> Option<Self> {
+        match len {
+            1 => Some(Self::BYTE),
+            2 => Some(Self::WORD),
+            _ => None,
+        }
+    }
+
+    /// The longest write allowed, as the pointer of a read.
+    pub fn pointer_len(self) -> usize {
+        usize::from(self.0)
+    }
+}
 
 /// Errors of [`Policy::parse`]; each names the token it refers to.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -106,7 +137,7 @@ pub struct Route {
     /// The host address.
     pub host: Address,
     /// The client may be read but not written (see the module docs).
-    pub read_only: bool,
+    pub read_only: Option<ReadOnly>,
 }
 
 /// Which guest addresses are allowed, and where they go on the host.
@@ -128,9 +159,12 @@ impl Policy {
             if token.is_empty() {
                 continue;
             }
-            let (body, read_only) = match token.strip_suffix(":ro") {
-                Some(b) => (b, true),
-                None => (token, false),
+            let (body, read_only) = if let Some(b) = token.strip_suffix(":ro") {
+                (b, Some(ReadOnly::BYTE))
+            } else if let Some(b) = token.strip_suffix(":ro2") {
+                (b, Some(ReadOnly::WORD))
+            } else {
+                (token, None)
             };
             let (g, h) = match body.split_once('=') {
                 Some((g, h)) => (side(token, g)?, side(token, h)?),
@@ -176,7 +210,7 @@ impl Policy {
         match self {
             Self::AllowAll7Bit => (!guest.is_ten_bit() && !guest.is_reserved()).then_some(Route {
                 host: guest,
-                read_only: false,
+                read_only: None,
             }),
             Self::List(m) => m.get(&guest).copied(),
         }
@@ -199,9 +233,9 @@ impl Policy {
 }
 
 /// Whether message `index` of a transfer is a write that a read-only client
-/// refuses: anything but a pointer of at most [`MAX_POINTER_LEN`] bytes
-/// followed by a read of the same client.
-pub fn refused_by_read_only(msgs: &[Msg], index: usize) -> bool {
+/// refuses: anything but a pointer of at most `ro`'s length followed by a
+/// read of the same client.
+pub fn refused_by_read_only(msgs: &[Msg], index: usize, ro: ReadOnly) -> bool {
     let Some(m) = msgs.get(index) else {
         return false;
     };
@@ -212,7 +246,7 @@ pub fn refused_by_read_only(msgs: &[Msg], index: usize) -> bool {
         msgs.get(index + 1),
         Some(next) if next.is_read() && next.addr() == m.addr()
     );
-    !(pointer_of_a_read && m.len() <= MAX_POINTER_LEN)
+    !(pointer_of_a_read && m.len() <= ro.pointer_len())
 }
 
 /// Parses one side of an entry into its addresses.
@@ -385,13 +419,14 @@ mod tests {
 
     #[test]
     fn read_only_entries() {
-        let p = Policy::parse("0x50-0x51:ro,0x60=0x61:ro,0x52,10bit:0x150:ro").unwrap();
+        let p = Policy::parse("0x50-0x51:ro,0x60=0x61:ro,0x52,10bit:0x150:ro2").unwrap();
         let ro = |a| p.route(a).map(|r| r.read_only);
-        assert_eq!(ro(s(0x50)), Some(true));
-        assert_eq!(ro(s(0x51)), Some(true));
-        assert_eq!(p.route(s(0x60)), Some(Route { host: s(0x61), read_only: true }));
-        assert_eq!(ro(s(0x52)), Some(false));
-        assert_eq!(ro(t(0x150)), Some(true));
+        let (b, w) = (Some(ReadOnly::BYTE), Some(ReadOnly::WORD));
+        assert_eq!(ro(s(0x50)), Some(b));
+        assert_eq!(ro(s(0x51)), Some(b));
+        assert_eq!(p.route(s(0x60)), Some(Route { host: s(0x61), read_only: b }));
+        assert_eq!(ro(s(0x52)), Some(None));
+        assert_eq!(ro(t(0x150)), Some(w));
         assert_eq!(p.host_addresses(), vec![s(0x50), s(0x51), s(0x52), s(0x61), t(0x150)]);
         let e = Policy::parse("0x50:rw").unwrap_err();
         assert!(matches!(e, PolicyError::Syntax { .. }), "{e:?}");
@@ -402,18 +437,35 @@ mod tests {
     fn read_only_allows_a_pointer_before_a_read_and_nothing_else() {
         let w = |a, n| Msg::write(s(a), vec![0; n]).unwrap();
         let r = |a, n| Msg::read(s(a), n).unwrap();
-        // A 1- or 2-byte pointer, then a read of the same client.
-        assert!(!refused_by_read_only(&[w(0x50, 1), r(0x50, 8)], 0));
-        assert!(!refused_by_read_only(&[w(0x50, 2), r(0x50, 8)], 0));
-        assert!(!refused_by_read_only(&[r(0x50, 8)], 0));
+        let (b, wd) = (ReadOnly::BYTE, ReadOnly::WORD);
+        // A pointer of the client's width, then a read of the same client.
+        assert!(!refused_by_read_only(&[w(0x50, 1), r(0x50, 8)], 0, b));
+        assert!(!refused_by_read_only(&[w(0x50, 1), r(0x50, 8)], 0, wd));
+        assert!(!refused_by_read_only(&[w(0x50, 2), r(0x50, 8)], 0, wd));
+        assert!(!refused_by_read_only(&[r(0x50, 8)], 0, b));
+        // A 2-byte write to a 1-byte-pointer client is a pointer and data.
+        assert!(refused_by_read_only(&[w(0x50, 2), r(0x50, 8)], 0, b));
         // Longer, alone, last, or followed by another client or a write.
-        assert!(refused_by_read_only(&[w(0x50, 3), r(0x50, 8)], 0));
-        assert!(refused_by_read_only(&[w(0x50, 1)], 0));
-        assert!(refused_by_read_only(&[w(0x50, 0)], 0));
-        assert!(refused_by_read_only(&[r(0x50, 1), w(0x50, 1)], 1));
-        assert!(refused_by_read_only(&[w(0x50, 1), r(0x51, 1)], 0));
-        assert!(refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 0));
-        assert!(!refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 1));
+        assert!(refused_by_read_only(&[w(0x50, 3), r(0x50, 8)], 0, wd));
+        assert!(refused_by_read_only(&[w(0x50, 1)], 0, wd));
+        assert!(refused_by_read_only(&[w(0x50, 0)], 0, b));
+        assert!(refused_by_read_only(&[r(0x50, 1), w(0x50, 1)], 1, b));
+        assert!(refused_by_read_only(&[w(0x50, 1), r(0x51, 1)], 0, b));
+        assert!(refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 0, b));
+        assert!(!refused_by_read_only(&[w(0x50, 1), w(0x50, 1), r(0x50, 1)], 1, b));
+    }
+
+    #[test]
+    fn read_only_pointer_widths() {
+        assert_eq!(ReadOnly::with_pointer_len(1), Some(ReadOnly::BYTE));
+        assert_eq!(ReadOnly::with_pointer_len(2), Some(ReadOnly::WORD));
+        assert_eq!(ReadOnly::with_pointer_len(0), None);
+        assert_eq!(ReadOnly::with_pointer_len(3), None);
+        let p = Policy::parse("0x50:ro,0x51:ro2,0x52").unwrap();
+        assert_eq!(p.route(s(0x50)).unwrap().read_only, Some(ReadOnly::BYTE));
+        assert_eq!(p.route(s(0x51)).unwrap().read_only, Some(ReadOnly::WORD));
+        assert_eq!(p.route(s(0x52)).unwrap().read_only, None);
+        assert!(matches!(Policy::parse("0x50:ro3").unwrap_err(), PolicyError::Syntax { .. }));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! events, bytes, reads and resets, on a simulated host bus, plain and
 //! read-only: it never panics; the host work of one read START stays
 //! within 8192 bytes and 14 transfers; a read-only target puts no write on
-//! the host bus but a pointer of at most 2 bytes right before a read of it.
+//! the host bus but a pointer of at most its width (1 or 2 bytes) right
+//! before a read of it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,13 +12,18 @@ use virtio_i2c_rust::{
     host::sim::SimAdapter,
     host_i2cdev::{Event, HostI2cDev},
     i2c::{Address, MAX_MSG_LEN},
+    policy::ReadOnly,
 };
 
 fuzz_target!(|data: &[u8]| {
     let [mode, prefetch, ops @ ..] = data else {
         return;
     };
-    let read_only = mode & 1 != 0;
+    let read_only = match mode & 0x11 {
+        0x01 => Some(ReadOnly::BYTE),
+        0x11 => Some(ReadOnly::WORD),
+        _ => None,
+    };
     let spec = if mode & 2 != 0 {
         "eeprom@0x50,regs@0x48,smbus-only"
     } else {
@@ -74,13 +80,13 @@ fuzz_target!(|data: &[u8]| {
         }
         let _ = t.take_error();
     }
-    if read_only {
+    if let Some(ro) = read_only {
         let log = &h.lock().log;
         for (i, e) in log.iter().enumerate() {
             if !e.read {
                 let next = log.get(i + 1);
                 assert!(
-                    e.len <= 2,
+                    e.len <= ro.pointer_len(),
                     "a write of {} bytes to a read-only target",
                     e.len
                 );

@@ -18,6 +18,7 @@ use crate::{
     host::{Adapter, I2cAdapter},
     host_i2cdev::{Event, HostI2cDev},
     i2c::Address,
+    policy::ReadOnly,
 };
 
 /// QEMU I2C target events, passed to `vi2c_host_i2cdev_event` as
@@ -45,8 +46,9 @@ pub struct vi2c_host_i2cdev_config {
     pub ten_bit: u8,
     /// 1: take an address bound to a kernel driver anyway; 0: refuse it.
     pub force: u8,
-    /// 1: forward writes only as the register pointer of a read (at most
-    /// 2 bytes, then a repeated START to read); 0: forward every write.
+    /// 0: forward every write. 1 or 2: read-only, forward writes only as
+    /// the register pointer of a read, of at most that many bytes (the
+    /// client's register address width), then a repeated START to read.
     pub read_only: u8,
     /// Bytes read ahead at a read START (1-8192).
     pub prefetch: u32,
@@ -108,7 +110,14 @@ pub unsafe extern "C" fn vi2c_host_i2cdev_new(
             let (mut adapter, cfg) = take_with_config(adapter, cfg, out)?;
             let ten_bit = CallError::flag("ten_bit", cfg.ten_bit)?;
             let force = CallError::flag("force", cfg.force)?;
-            let read_only = CallError::flag("read_only", cfg.read_only)?;
+            let read_only = match cfg.read_only {
+                0 => None,
+                n => Some(ReadOnly::with_pointer_len(usize::from(n)).ok_or_else(|| {
+                    CallError::invalid(format!(
+                        "read_only is {n}: 0 (writable), 1 or 2 (the pointer width) expected"
+                    ))
+                })?),
+            };
             let addr = if ten_bit {
                 Address::ten(cfg.host_address)
             } else {

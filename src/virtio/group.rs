@@ -36,7 +36,7 @@ use super::{
 use crate::{
     host::{self, HostError, I2cAdapter},
     i2c::{check_msg_count, Address, LimitError, Msg, Transfer, MAX_MSGS},
-    policy::{refused_by_read_only, Policy},
+    policy::{refused_by_read_only, Policy, ReadOnly},
 };
 
 /// Collects parsed requests into groups.
@@ -140,12 +140,14 @@ pub enum GroupError {
     },
     /// A request writes to a read-only client, and is not the register
     /// pointer of a read of it.
-    #[error("request {index} writes to {addr}, which is read-only (only a pointer of at most 2 bytes before a read is allowed)")]
+    #[error("request {index} writes to {addr}, which is read-only (only a pointer of at most {pointer_len} byte(s) before a read is allowed)")]
     ReadOnly {
         /// Its index in the group.
         index: usize,
         /// The guest address.
         addr: Address,
+        /// The longest write the client accepts, as the pointer of a read.
+        pointer_len: usize,
     },
     /// An earlier part of this group failed (FAIL_NEXT).
     #[error("an earlier part of this group failed")]
@@ -201,7 +203,7 @@ pub struct Executor<A> {
     msgs: Vec<Msg>,
     /// Per message of `msgs`: its guest address, when that client is
     /// read-only.
-    read_only: Vec<Option<Address>>,
+    read_only: Vec<Option<(Address, ReadOnly)>>,
 }
 
 impl<A: I2cAdapter> Executor<A> {
@@ -275,7 +277,7 @@ impl<A: I2cAdapter> Executor<A> {
                 Ok(m) if first_malformed.is_none() && not_allowed.is_none() && !too_many => {
                     match self.policy.route(m.addr()) {
                         Some(route) => {
-                            self.read_only.push(route.read_only.then_some(m.addr()));
+                            self.read_only.push(route.read_only.map(|ro| (m.addr(), ro)));
                             self.msgs.push(m.with_addr(route.host));
                         }
                         None => {
@@ -296,8 +298,12 @@ impl<A: I2cAdapter> Executor<A> {
             return Err(e);
         }
         let refused = self.read_only.iter().enumerate().find_map(|(index, ro)| {
-            ro.filter(|_| refused_by_read_only(&self.msgs, index))
-                .map(|addr| GroupError::ReadOnly { index, addr })
+            ro.filter(|&(_, ro)| refused_by_read_only(&self.msgs, index, ro))
+                .map(|(addr, ro)| GroupError::ReadOnly {
+                    index,
+                    addr,
+                    pointer_len: ro.pointer_len(),
+                })
         });
         if let Some(e) = refused {
             return Err(e);
@@ -461,7 +467,7 @@ mod tests {
 
     #[test]
     fn a_read_only_client_is_read_but_never_written() {
-        let (mut x, h) = exec("eeprom@0x50,regs@0x48", "0x50:ro,0x60=0x48:ro,0x51");
+        let (mut x, h) = exec("eeprom@0x50,regs@0x48", "0x50:ro,0x60=0x48:ro2,0x51");
         // The pointer and the read, one transfer: allowed.
         let res = x.run(job(vec![w(0x50, &[0x10]), r(0x50, 2)]));
         assert_eq!(res.error, None);
@@ -469,18 +475,20 @@ mod tests {
         assert_eq!(res.error, None);
         assert_eq!(h.lock().log, vec!["W1@0x50", "R2@0x50", "W2@0x48", "R1@0x48"]);
         // Every other write: refused before the bus, the group fails.
-        for (group, index, addr) in [
-            (vec![w(0x50, &[0x10, 0xaa])], 0, 0x50),
-            (vec![w(0x50, &[0x10, 0xaa, 0xbb]), r(0x50, 1)], 0, 0x50),
-            (vec![w(0x50, &[])], 0, 0x50),
-            (vec![w(0x50, &[0x10]), r(0x51, 1)], 0, 0x50),
-            (vec![r(0x50, 1), w(0x60, &[1])], 1, 0x60),
+        for (group, index, addr, pointer_len) in [
+            (vec![w(0x50, &[0x10, 0xaa])], 0, 0x50, 1),
+            // A pointer and a data byte, to a client of 1-byte pointers.
+            (vec![w(0x50, &[0x10, 0xaa]), r(0x50, 1)], 0, 0x50, 1),
+            (vec![w(0x60, &[0x10, 0xaa, 0xbb]), r(0x60, 1)], 0, 0x60, 2),
+            (vec![w(0x50, &[])], 0, 0x50, 1),
+            (vec![w(0x50, &[0x10]), r(0x51, 1)], 0, 0x50, 1),
+            (vec![r(0x50, 1), w(0x60, &[1])], 1, 0x60, 2),
         ] {
             let n = group.len();
             let res = x.run(job(group));
             assert_eq!(res.outcomes, vec![Outcome::Err; n]);
             let e = res.error.unwrap();
-            assert_eq!(e, GroupError::ReadOnly { index, addr: s(addr) });
+            assert_eq!(e, GroupError::ReadOnly { index, addr: s(addr), pointer_len });
             assert!(e.is_guest_error());
         }
         assert_eq!(h.lock().log.len(), 4, "nothing more reached the bus");

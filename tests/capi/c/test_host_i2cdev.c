@@ -87,11 +87,11 @@ int vi2c_ctest_host_i2cdev(void)
     CHECK_EQ(vi2c_host_i2cdev_recv(t), 0xff);
     vi2c_host_i2cdev_free(t);
 
-    /* A read-only target: the pointer of a read is forwarded, a write is
-     * not, and the guest mistake is logged as such. */
+    /* A read-only target of 2-byte pointers: the pointer of a read is
+     * forwarded, a write is not, and the guest mistake is logged as such. */
     {
         vi2c_host_i2cdev_config ro = {
-            .host_address = 0x48, .prefetch = 1, .read_only = 1,
+            .host_address = 0x48, .prefetch = 1, .read_only = 2,
             .log = record_log,
         };
         CHECK_EQ(vi2c_adapter_new_sim("regs@0x48", &a, err, sizeof(err)), VI2C_STATUS_OK);
@@ -125,5 +125,10 @@ int vi2c_ctest_host_i2cdev(void)
     bad.host_address = 0x80;
     CHECK_EQ(vi2c_host_i2cdev_new(&bad, a, &t, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
     CHECK(strcmp(err, "host address 0x80 is not a 7-bit address") == 0);
+    CHECK_EQ(vi2c_adapter_new_sim("", &a, err, sizeof(err)), VI2C_STATUS_OK);
+    bad.host_address = 0x50;
+    bad.read_only = 3;
+    CHECK_EQ(vi2c_host_i2cdev_new(&bad, a, &t, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK(strcmp(err, "read_only is 3: 0 (writable), 1 or 2 (the pointer width) expected") == 0);
     return 0;
 }

@@ -82,6 +82,10 @@ expect_error "host-i2cdev: property 'address' (the address on the emulated bus) 
     -device host-i2cdev,bus=i2c,host=/dev/i2c-99
 expect_error "host-i2cdev: prefetch=0 is out of range (1-8192)" \
     -device host-i2cdev,bus=i2c,address=0x48,host=/dev/i2c-99,prefetch=0
+expect_error "host-i2cdev: address=0x80 is not a 7-bit address (the emulated bus has 7-bit addresses; a 10-bit client on the host is hostaddr)" \
+    -device host-i2cdev,bus=i2c,address=0x80,host=/dev/i2c-99
+expect_error "host-i2cdev: pointer-size=3 is out of range (1 or 2: the client's register address width in bytes)" \
+    -device host-i2cdev,bus=i2c,address=0x48,host=/dev/i2c-99,read-only=on,pointer-size=3
 expect_error "host-i2cdev: hostaddr=0x400 is out of range (7-bit, or 10-bit from 0x80 to 0x3ff)" \
     -device host-i2cdev,bus=i2c,address=0x48,host=/dev/i2c-99,hostaddr=0x400
 expect_error "disallowing migration blocker (--only-migratable) for: host-i2cdev: migration with host=/dev/i2c-99 is not supported" \

@@ -42,7 +42,7 @@ echo "rc=$?"
 echo "--- bus 0: tmp105 T_HIGH"
 i2cget -y "$b0" 0x48 0x03 w 2>&1
 echo "rc=$?"
-echo "--- bus 1: i2cdetect (0x52, 0x53 and 0x54 are allowed; nothing at 0x53)"
+echo "--- bus 1: i2cdetect (0x52, 0x53, 0x54 and 0x56 are allowed; nothing at 0x53)"
 i2cdetect -y "$b1" 2>&1
 echo "rc=$?"
 echo "--- bus 1: 0x54 is the EEPROM at 0x50, 0x52 is itself"
@@ -51,5 +51,18 @@ echo "rc=$?"
 i2cset -y "$b1" 0x52 0x07 0x52 b 2>&1
 echo "rc=$?"
 i2ctransfer -y "$b1" w1@0x54 0x07 r1 w1@0x52 0x07 r1 2>&1
+echo "rc=$?"
+echo "--- bus 1: 0x56 is the EEPROM at 0x51, read-only: no write reaches it"
+i2cset -y "$b1" 0x56 0x07 0x56 b 2>&1
+echo "rc=$?"
+i2ctransfer -y "$b1" w1@0x56 0x07 r1 w2@0x56 0x07 0x56 2>&1
+echo "rc=$?"
+echo "--- bus 1: a 2-byte 'pointer' to a 1-byte-pointer client is data: refused"
+i2ctransfer -y "$b1" w2@0x56 0x07 0x56 r1 2>&1
+echo "rc=$?"
+echo "--- bus 1: a register pointer before a read is not a write"
+i2cget -y "$b1" 0x56 0x07 b 2>&1
+echo "rc=$?"
+i2ctransfer -y "$b1" w1@0x56 0x06 r2 2>&1
 echo "rc=$?"
 echo "--- end"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The address policy on emulated buses: which guest addresses reach the bus
-# and remaps.  The first adapter and its devices are given with the JSON
+# and remaps, and a read-only client (0x56 on the second adapter).  The first adapter and its devices are given with the JSON
 # syntax of -device (QEMU creates JSON -device after the others, so a bus
 # and its devices must use the same syntax), the second with ",," escaping
 # the commas of its address list.  "addr" is the PCI slot here: it fixes
@@ -20,8 +20,9 @@ rc=0
     -device '{"driver": "at24c-eeprom", "bus": "vi2c0.0", "address": 80, "rom-size": 256}' \
     -device '{"driver": "at24c-eeprom", "bus": "vi2c0.0", "address": 81, "rom-size": 256}' \
     -d guest_errors -D "$LOGDIR/qemu.log" \
-    -device virtio-i2c-rust-pci,id=vi2c1,addr=05.0,address=0x52-0x53,,0x54=0x50,queue-size=8 \
+    -device virtio-i2c-rust-pci,id=vi2c1,addr=05.0,address=0x52-0x53,,0x54=0x50,,0x56=0x51:ro,queue-size=8 \
     -device at24c-eeprom,bus=vi2c1.0,address=0x50,rom-size=256 \
+    -device at24c-eeprom,bus=vi2c1.0,address=0x51,rom-size=256 \
     -device at24c-eeprom,bus=vi2c1.0,address=0x52,rom-size=256 \
     >"$LOGDIR/run-guest.out" 2>&1 || rc=$?
 
@@ -34,10 +35,13 @@ compare "$CASES_DIR/$CASE.expected" "$LOGDIR/actual"
 for want in \
     "virtio-i2c-rust vi2c0: request 1 targets 0x50, which is not allowed" \
     "virtio-i2c-rust vi2c0: request 0 targets 0x51, which is not allowed" \
-    "virtio-i2c-rust vi2c1: request 0 targets 0x77, which is not allowed"; do
+    "virtio-i2c-rust vi2c1: request 0 targets 0x77, which is not allowed" \
+    "virtio-i2c-rust vi2c1: request 0 writes to 0x56, which is read-only (only a pointer of at most 1 byte(s) before a read is allowed)" \
+    "virtio-i2c-rust vi2c1: request 2 writes to 0x56, which is read-only (only a pointer of at most 1 byte(s) before a read is allowed)"; do
     grep -qxF "$want" "$LOGDIR/qemu.log" || fail "no line \"$want\" in $LOGDIR/qemu.log"
 done
-if grep -v '^virtio-i2c-rust vi2c[01]: request [0-9] targets 0x[0-7][0-9a-f], which is not allowed$' \
+if grep -v -e '^virtio-i2c-rust vi2c[01]: request [0-9] targets 0x[0-7][0-9a-f], which is not allowed$' \
+    -e '^virtio-i2c-rust vi2c1: request [02] writes to 0x56, which is read-only (only a pointer of at most 1 byte(s) before a read is allowed)$' \
     "$LOGDIR/qemu.log" >"$LOGDIR/qemu.log.other"; then
     cat "$LOGDIR/qemu.log.other" >&2
     fail "unexpected lines in $LOGDIR/qemu.log"
