@@ -67,7 +67,7 @@ phase_offline() {
         (cd "$t" && scripts/vendor.sh) &&
         (cd "$t" && CARGO_HOME="$t/cargo-home" CARGO_NET_OFFLINE=true \
             scripts/build-staticlib.sh --target-dir "$VI2C_BUILD/offline-target" "$t/lib.a") &&
-        nm -g --defined-only "$t/lib.a" | grep -q ' T vi2c_device_push$'
+        nm -g --defined-only "$t/lib.a" | grep ' T vi2c_device_push$' >/dev/null
     local rc=$?
     rm -rf "$t"
     return $rc

@@ -136,6 +136,7 @@ else
     done
     cp "$VI2C_GUEST_KERNEL" "$SHARE/vmlinux"
     cp "$TESTBIN" "$SHARE/linux_adapter"
+    cp tests/guest/qmp.py tests/hostguest/unplug.py "$SHARE/"
     # i2c-stub for L1, from the guest kernel's modules (the base initramfs
     # does not carry it).
     stub=$(sed -n 's#^\(.*/i2c-stub\.ko[.a-z]*\):.*#\1#p' "$VI2C_GUEST_MODDIR/modules.dep")
@@ -284,9 +285,14 @@ check_log() {
     fi
 }
 in_list() { # in_list WORD LIST...
-    local x=$1
+    # A loop, not "printf | grep -q": under pipefail, grep's early exit can
+    # fail the pipeline with printf's SIGPIPE even when the word is there.
+    local x=$1 w
     shift
-    printf '%s\n' "$@" | grep -qxF -- "$x"
+    for w in "$@"; do
+        [ "$w" = "$x" ] && return 0
+    done
+    return 1
 }
 # check_rust NAME COVER RUN SKIP: every test of RUN reports ok in the output
 # of that run ("RT:NAME| "), the result line counts them all, RUN and SKIP
