@@ -184,6 +184,8 @@ fn c_path(reqs: &mut [Req]) -> impl FnMut() + '_ {
         notify: None,
         log: None,
         opaque: ptr::null_mut(),
+        capture: ptr::null(),
+        capture_bus: 0,
     };
     let mut dev = ptr::null_mut();
     // SAFETY: valid config, adapter and out pointer.

@@ -69,6 +69,8 @@ fn device(spec: &CStr, worker: bool) -> *mut vi2c_device {
         notify: if worker { Some(notify) } else { None },
         log: None,
         opaque: ptr::null_mut(),
+        capture: ptr::null(),
+        capture_bus: 0,
     };
     let mut d = ptr::null_mut();
     // SAFETY: valid config, adapter and out pointer.

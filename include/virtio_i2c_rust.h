@@ -167,6 +167,12 @@ typedef uint32_t vi2c_event;
 typedef struct vi2c_adapter vi2c_adapter;
 
 /*
+ A capture file. Opaque; created by `vi2c_capture_open`, freed by
+ `vi2c_capture_free`; devices created with it keep their own reference.
+ */
+typedef struct vi2c_capture vi2c_capture;
+
+/*
  A virtio-i2c device. Opaque; created by `vi2c_device_new`, freed by
  `vi2c_device_free`.
  */
@@ -267,6 +273,18 @@ typedef struct {
    Passed to `notify` and `log`.
    */
   void *opaque;
+  /*
+   Records every group (each message with its guest address,
+   direction, data and outcome) into this capture; NULL: no capture.
+   The device keeps its own reference: the caller may free its handle
+   once the device is created.
+   */
+  const vi2c_capture *capture;
+  /*
+   The bus number of the device's records in the capture (0-127;
+   Wireshark shows `I2C-<n>`), to tell devices sharing one file apart.
+   */
+  uint8_t capture_bus;
 } vi2c_device_config;
 
 /*
@@ -325,6 +343,16 @@ typedef struct {
    Passed to `log`.
    */
   void *opaque;
+  /*
+   Records every transfer forwarded to the host (with the host
+   address) and every write refused by `read_only` into this capture;
+   NULL: no capture. The target keeps its own reference.
+   */
+  const vi2c_capture *capture;
+  /*
+   The bus number of the target's records in the capture (0-127).
+   */
+  uint8_t capture_bus;
 } vi2c_host_i2cdev_config;
 
 #ifdef __cplusplus
@@ -422,6 +450,39 @@ uint64_t vi2c_adapter_funcs(const vi2c_adapter *adapter);
 void vi2c_adapter_free(vi2c_adapter *adapter);
 
 /*
+ Opens a capture file at `path`: created, or truncated if it exists,
+ readable and writable by its owner only (mode 0600). `max_bytes` bounds
+ its size: the capture stops (with a last record saying so, and one
+ message through a device's `log`) before the transfer that would pass
+ it; 0 means no bound. If this process has `path` open as a capture
+ already, that capture is shared: `*out` is a new handle to it (and
+ `max_bytes` must be the same).
+
+ On failure (`VI2C_STATUS_OS_ERROR` when the file cannot be created,
+ `VI2C_STATUS_INVALID_ARGUMENT` for a `max_bytes` too small to hold the
+ file header), a message naming the path goes to `err` and `*out` is
+ untouched.
+
+ # Safety
+ `path` is NULL or a NUL-terminated string; `out` is NULL or valid for
+ a write; `err` is NULL or valid for writes of `err_len` bytes.
+ */
+vi2c_status vi2c_capture_open(const char *path,
+                              uint64_t max_bytes,
+                              vi2c_capture **out,
+                              char *err,
+                              size_t err_len);
+
+/*
+ Frees the caller's handle of a capture. The file is closed when the
+ last device using it is freed too. NULL is a no-op.
+
+ # Safety
+ `capture` is NULL or a live handle, not used afterwards.
+ */
+void vi2c_capture_free(vi2c_capture *capture);
+
+/*
  Creates a device on `adapter`, which it always consumes (also on
  failure). Claims every host address of `cfg->address` on the adapter.
  A Linux adapter is run on a worker thread (`cfg->notify` required); a
@@ -429,7 +490,8 @@ void vi2c_adapter_free(vi2c_adapter *adapter);
 
  # Safety
  `cfg` is NULL or valid and its strings NUL-terminated; its callbacks
- and opaque stay valid until `vi2c_device_free`; `adapter` is NULL or a
+ and opaque stay valid until `vi2c_device_free`; its `capture` is NULL
+ or a live handle during the call; `adapter` is NULL or a
  live handle; `out` is NULL or valid for a write; `err` is NULL or valid
  for writes of `err_len` bytes.
  */
@@ -513,8 +575,8 @@ void vi2c_device_flush(const vi2c_device *dev);
  writes each one's read data and status byte into its device-writable
  part, and its `(token, used_len)` into `out`. Returns how many; call
  again while it returns `cap`. Logs each failed group through the
- config's `log`. Nothing is called back: the transport pushes the
- elements after this returns.
+ config's `log`, and why the capture stopped, if it did. Nothing is
+ called back: the transport pushes the elements after this returns.
 
  # Safety
  `dev` is NULL or a live handle; `out` is NULL or valid for writes of
@@ -553,7 +615,8 @@ void vi2c_device_free(vi2c_device *dev);
 
  # Safety
  `cfg` is NULL or valid, its `log` and `opaque` valid until
- `vi2c_host_i2cdev_free`; `adapter` is NULL or a live handle; `out` is
+ `vi2c_host_i2cdev_free`, its `capture` NULL or a live handle during
+ the call; `adapter` is NULL or a live handle; `out` is
  NULL or valid for a write; `err` is NULL or valid for writes of
  `err_len` bytes.
  */

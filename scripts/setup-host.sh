@@ -24,6 +24,8 @@ HOST_PACKAGES=(
     clang libclang-dev
     # C ABI tests under valgrind; the lint phase checks the shell scripts
     valgrind shellcheck
+    # tests/capture.rs reads the library's capture files back with tshark
+    tshark
     # guest images: deb extraction, initramfs, module tree, vmlinux extraction
     binutils cpio gzip xz-utils zstd kmod bc
 )

@@ -45,6 +45,12 @@
 //! the guest goes on reading. Each transfer takes what the bus takes, up
 //! to the adapter's timeout.
 //!
+//! With a capture ([`HostI2cDev::set_capture`]), every transfer forwarded
+//! to the host is recorded as it went there: host address, the bytes
+//! written and read (a read START's prefetch, not what the controller
+//! then read), each message's outcome; and every write refused because the
+//! target is read-only, with what the controller had written.
+//!
 //! Side effects to know: reading ahead of what the controller finally
 //! reads advances the target's internal pointer further than the guest
 //! expects (by less than the bytes read so far, with the doubling); a
@@ -54,8 +60,11 @@
 
 #![deny(unsafe_code)]
 
+use std::time::SystemTime;
+
 use crate::{
-    host::{self, HostError, I2cAdapter},
+    capture::{Record, Status, Tap},
+    host::{self, Failure, HostError, I2cAdapter},
     i2c::{Address, LimitError, Msg, Transfer, MAX_MSGS, MAX_MSG_LEN},
     policy::ReadOnly,
 };
@@ -149,6 +158,7 @@ pub struct HostI2cDev<A> {
     read_only: Option<ReadOnly>,
     state: State,
     error: Option<TargetError>,
+    capture: Option<Tap>,
 }
 
 impl<A: I2cAdapter> HostI2cDev<A> {
@@ -174,7 +184,44 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             read_only,
             state: State::Idle,
             error: None,
+            capture: None,
         })
+    }
+
+    /// Records every transfer and refused write from now on into `tap`
+    /// (`None`: stops).
+    pub fn set_capture(&mut self, tap: Option<Tap>) {
+        self.capture = tap;
+    }
+
+    /// Records writes refused because the target is read-only.
+    fn record_refused(&self, msgs: &[Msg], extra: Option<u8>) {
+        let Some(tap) = &self.capture else {
+            return;
+        };
+        let why = self.read_only_error().to_string();
+        let last = msgs.len().saturating_sub(1);
+        // The byte refused, after those buffered before it.
+        let with_extra: Option<Vec<u8>> =
+            extra.and_then(|b| msgs.last().map(|m| [m.data(), &[b]].concat()));
+        let records: Vec<Record<'_>> = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let data = match &with_extra {
+                    Some(d) if i == last => d.as_slice(),
+                    _ => m.data(),
+                };
+                Record::Msg {
+                    addr: self.addr,
+                    read: false,
+                    data,
+                    status: Status::Refused(&why),
+                    host: None,
+                }
+            })
+            .collect();
+        tap.record(SystemTime::now(), &records);
     }
 
     /// Handles a START or STOP event. `Ok` acknowledges a START; `Err`
@@ -188,6 +235,7 @@ impl<A: I2cAdapter> HostI2cDev<A> {
                     // FINISH has no status: keep the error for the log.
                     let r = if self.read_only.is_some() {
                         // A pointer never followed by its read.
+                        self.record_refused(&msgs, None);
                         Err(self.read_only_error())
                     } else {
                         self.flush(msgs, None).map(drop)
@@ -216,7 +264,11 @@ impl<A: I2cAdapter> HostI2cDev<A> {
     pub fn send(&mut self, byte: u8) -> Result<(), TargetError> {
         let r = match &mut self.state {
             State::Writing(msgs) => match (msgs.last_mut(), self.read_only) {
-                (Some(m), Some(ro)) if m.len() >= ro.pointer_len() => Err(self.read_only_error()),
+                (Some(m), Some(ro)) if m.len() >= ro.pointer_len() => {
+                    let refused = [m.clone()];
+                    self.record_refused(&refused, Some(byte));
+                    Err(self.read_only_error())
+                }
                 (Some(m), _) => m.push(byte).map_err(TargetError::from),
                 (None, _) => Err(LimitError::EmptyTransfer.into()),
             },
@@ -295,7 +347,8 @@ impl<A: I2cAdapter> HostI2cDev<A> {
         let empty = Msg::write(self.addr, Vec::new())?;
         match std::mem::replace(&mut self.state, State::Idle) {
             // A write after a write: the first was no pointer of a read.
-            State::Writing(_) if self.read_only.is_some() => {
+            State::Writing(msgs) if self.read_only.is_some() => {
+                self.record_refused(&msgs, None);
                 return Err(self.read_only_error());
             }
             State::Writing(mut msgs) => {
@@ -338,9 +391,45 @@ impl<A: I2cAdapter> HostI2cDev<A> {
             return Ok(None);
         }
         let mut t = Transfer::new(msgs)?;
-        host::transfer(&mut self.adapter, &mut t).map_err(|f| f.error)?;
+        let at = SystemTime::now();
+        let r = host::transfer(&mut self.adapter, &mut t);
+        if let Some(tap) = &self.capture {
+            record_transfer(tap, at, t.msgs(), r.as_ref().err());
+        }
+        r.map_err(|f| f.error)?;
         Ok(read.and_then(|_| t.into_msgs().pop()).map(Msg::into_data))
     }
+}
+
+/// Records a transfer that went to the host, and how it ended.
+fn record_transfer(tap: &Tap, at: SystemTime, msgs: &[Msg], failure: Option<&Failure>) {
+    let why = failure.map(|f| f.error.to_string()).unwrap_or_default();
+    let records: Vec<Record<'_>> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let status = match failure {
+                None => Status::Ack,
+                Some(f) if i < f.completed => Status::Ack,
+                Some(f) if i == f.completed && f.error.is_nack() => Status::Nack,
+                Some(f) if i == f.completed => Status::Error(&why),
+                Some(_) => Status::NotRun("an earlier message of the transfer failed"),
+            };
+            let data = if m.is_read() && status != Status::Ack {
+                &[]
+            } else {
+                m.data()
+            };
+            Record::Msg {
+                addr: m.addr(),
+                read: m.is_read(),
+                data,
+                status,
+                host: None,
+            }
+        })
+        .collect();
+    tap.record(at, &records);
 }
 
 #[cfg(test)]

@@ -315,3 +315,42 @@ fn config_is_checked() {
         ConfigError::Reserved(Address::seven(0x02).unwrap())
     );
 }
+
+#[test]
+fn capture_records_forwarded_transfers_and_refused_writes() {
+    use crate::capture::tests::Sink;
+    let sim = SimAdapter::from_spec("eeprom@0x50").unwrap();
+    let mut p =
+        HostI2cDev::new(sim, Address::seven(0x50).unwrap(), 2, Some(ReadOnly::BYTE)).unwrap();
+    let (tap, sink) = Sink::tap();
+    p.set_capture(Some(tap));
+    // A byte past the pointer, then STOP: both refused.
+    write(&mut p, &[0x10]);
+    assert!(p.send(0xaa).is_err());
+    p.event(Event::Finish).unwrap();
+    // A second write message: the first was no pointer.
+    write(&mut p, &[0x11]);
+    assert!(p.event(Event::StartSend).is_err());
+    // The pointer and the read: forwarded as one transfer.
+    write(&mut p, &[0x12]);
+    p.event(Event::StartRecv).unwrap();
+    p.event(Event::Finish).unwrap();
+    let why = "refused: 0x50 is read-only: only a pointer of at most 1 byte(s) \
+               before a read is forwarded";
+    assert_eq!(
+        sink.records(),
+        [
+            (vec![0, 0x04, 0, 0, 0, 0xa0, 0x10, 0xaa], why.to_owned()),
+            (vec![0, 0x04, 0, 0, 0, 0xa0, 0x10], why.to_owned()),
+            (vec![0, 0x04, 0, 0, 0, 0xa0, 0x11], why.to_owned()),
+            (vec![0, 0, 0, 0, 0, 0xa0, 0x12], "ACK".to_owned()),
+            (vec![0, 0, 0, 0, 1, 0xa1, 0xff, 0xff], "ACK".to_owned()),
+        ]
+    );
+    // A host NACK: the read carries no data.
+    let (mut q, _) = pt("eeprom@0x50", 0x51, 1);
+    let (tap, sink) = Sink::tap();
+    q.set_capture(Some(tap));
+    assert!(q.event(Event::StartRecv).is_err());
+    assert_eq!(sink.records(), [(vec![0, 0x01, 0, 0, 1, 0xa3], "NACK".to_owned())]);
+}

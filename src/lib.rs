@@ -8,8 +8,9 @@
 //! | layer | what | imports from |
 //! |---|---|---|
 //! | `ffi` | the C ABI: handles, status codes, panic boundary, iovecs | every layer below |
-//! | `virtio` | the virtio-i2c device: request queue, parse, group, execute, write back | `policy`, `host`, `i2c` |
-//! | `host_i2cdev` | QEMU's host-i2cdev target: byte events to whole transfers | `policy`, `host`, `i2c` |
+//! | `virtio` | the virtio-i2c device: request queue, parse, group, execute, write back | `capture`, `policy`, `host`, `i2c` |
+//! | `host_i2cdev` | QEMU's host-i2cdev target: byte events to whole transfers | `capture`, `policy`, `host`, `i2c` |
+//! | `capture` | traffic capture: transfers and their outcomes into a pcapng file (link type 209) | `i2c` |
 //! | `policy` | the address allow-list, remaps, read-only clients | `i2c` |
 //! | `host` | `I2cAdapter` and the adapters: Linux i2c-dev, byte-level bus, simulation | `i2c` |
 //! | `i2c` | the ground floor: Address, Msg, Transfer, Funcs, limits | nothing |
@@ -32,6 +33,7 @@ macro_rules! layer {
 }
 
 pub mod ffi;
+layer!(capture);
 layer!(host);
 layer!(host_i2cdev);
 layer!(i2c);

@@ -87,6 +87,8 @@ fn device() -> *mut vi2c_device {
         notify: None,
         log: None,
         opaque: ptr::null_mut(),
+        capture: ptr::null(),
+        capture_bus: 0,
     };
     let mut d = ptr::null_mut();
     // SAFETY: valid config, adapter and out pointer.

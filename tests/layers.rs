@@ -9,9 +9,13 @@ use std::path::{Path, PathBuf};
 
 /// Each layer and the layers it may import.
 const ALLOWED: &[(&str, &[&str])] = &[
-    ("ffi", &["virtio", "host_i2cdev", "policy", "host", "i2c"]),
-    ("virtio", &["policy", "host", "i2c"]),
-    ("host_i2cdev", &["policy", "host", "i2c"]),
+    (
+        "ffi",
+        &["virtio", "host_i2cdev", "capture", "policy", "host", "i2c"],
+    ),
+    ("virtio", &["capture", "policy", "host", "i2c"]),
+    ("host_i2cdev", &["capture", "policy", "host", "i2c"]),
+    ("capture", &["i2c"]),
     ("policy", &["i2c"]),
     ("host", &["i2c"]),
     ("i2c", &[]),

@@ -7,13 +7,14 @@
 //! and resets in between. Every accepted request is completed or returned
 //! by a reset exactly once; a used length is 0 or the whole device-writable
 //! part, and the whole part only when it fits a request (8193 bytes); a
-//! request written whole ends with a status of 0 or 1.
+//! request written whole ends with a status of 0 or 1. Sometimes every
+//! group is also recorded into a size-bounded capture file.
 #![no_main]
 
 use std::{ffi::c_void, ptr};
 
 use libfuzzer_sys::fuzz_target;
-use virtio_i2c_rust::ffi::{adapter::*, device::*, vi2c_status};
+use virtio_i2c_rust::ffi::{adapter::*, capture::*, device::*, vi2c_status};
 
 const QUEUE: u32 = 16;
 const ARENA: usize = 64 * 1024;
@@ -89,6 +90,17 @@ fuzz_target!(|data: &[u8]| {
         )
     };
     assert_eq!(st, vi2c_status::Ok);
+    let mut capture = ptr::null_mut();
+    if policy & 2 != 0 {
+        // One file per fuzzing process, small enough to reach its bound.
+        let path = std::env::temp_dir().join(format!("vi2c-fuzz-{}.pcapng", std::process::id()));
+        let path = std::ffi::CString::new(path.into_os_string().into_encoded_bytes()).unwrap();
+        // SAFETY: valid path and out pointer.
+        let st = unsafe {
+            vi2c_capture_open(path.as_ptr(), 64 * 1024, &raw mut capture, ptr::null_mut(), 0)
+        };
+        assert_eq!(st, vi2c_status::Ok);
+    }
     let cfg = vi2c_device_config {
         address: if policy & 1 != 0 {
             c"0x48:ro,0x50".as_ptr()
@@ -101,6 +113,8 @@ fuzz_target!(|data: &[u8]| {
         notify: None,
         log: None,
         opaque: ptr::null_mut(),
+        capture,
+        capture_bus: policy >> 1 & 0x7f,
     };
     let mut dev = ptr::null_mut();
     // SAFETY: valid config, adapter handle and out pointer.
@@ -108,6 +122,8 @@ fuzz_target!(|data: &[u8]| {
         unsafe { vi2c_device_new(&raw const cfg, adapter, &raw mut dev, ptr::null_mut(), 0) },
         vi2c_status::Ok
     );
+    // SAFETY: the device keeps its own reference.
+    unsafe { vi2c_capture_free(capture) };
 
     let mut reqs: Vec<Box<Req>> = Vec::new();
     let mut outstanding = 0u32;

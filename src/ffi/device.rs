@@ -16,13 +16,16 @@ use std::ffi::{c_char, c_void};
 
 use super::{
     adapter::{take_with_config, vi2c_adapter},
-    c_str, call, chain, guest,
+    c_str, call,
+    capture::{self, vi2c_capture},
+    chain, guest,
     guest::IoVecs,
     handle,
     log::{vi2c_log_fn, vi2c_log_kind, Logger, Opaque},
     vi2c_status, CallError, Defaults,
 };
 use crate::{
+    capture::Tap,
     host::{Adapter, I2cAdapter},
     policy::Policy,
     virtio::{
@@ -58,6 +61,14 @@ pub struct vi2c_device_config {
     pub log: vi2c_log_fn,
     /// Passed to `notify` and `log`.
     pub opaque: *mut c_void,
+    /// Records every group (each message with its guest address,
+    /// direction, data and outcome) into this capture; NULL: no capture.
+    /// The device keeps its own reference: the caller may free its handle
+    /// once the device is created.
+    pub capture: *const vi2c_capture,
+    /// The bus number of the device's records in the capture (0-127;
+    /// Wireshark shows `I2C-<n>`), to tell devices sharing one file apart.
+    pub capture_bus: u8,
 }
 
 /// One completed request: the token given to `vi2c_device_push` and the
@@ -100,6 +111,8 @@ impl Element for GuestElement {
 pub struct vi2c_device {
     queue: RequestQueue<GuestElement, Adapter>,
     logger: Logger,
+    /// The device's capture, to log why it stopped.
+    capture: Option<Tap>,
 }
 
 impl vi2c_device {
@@ -112,6 +125,13 @@ impl vi2c_device {
             vi2c_log_kind::HostError
         };
         self.logger.log(kind, &chain(e));
+    }
+
+    /// Logs, once per capture, why the capture stopped.
+    fn log_capture_notice(&self) {
+        if let Some(n) = self.capture.as_ref().and_then(Tap::take_notice) {
+            self.logger.log(vi2c_log_kind::HostError, &n);
+        }
     }
 }
 
@@ -132,7 +152,8 @@ unsafe fn device<'a>(dev: *const vi2c_device) -> Result<&'a vi2c_device, CallErr
 ///
 /// # Safety
 /// `cfg` is NULL or valid and its strings NUL-terminated; its callbacks
-/// and opaque stay valid until `vi2c_device_free`; `adapter` is NULL or a
+/// and opaque stay valid until `vi2c_device_free`; its `capture` is NULL
+/// or a live handle during the call; `adapter` is NULL or a
 /// live handle; `out` is NULL or valid for a write; `err` is NULL or valid
 /// for writes of `err_len` bytes.
 #[no_mangle]
@@ -156,6 +177,7 @@ pub unsafe extern "C" fn vi2c_device_new(
                 .ok_or_else(|| {
                     CallError::invalid(format!("queue_size={} must be 1-1024", cfg.queue_size))
                 })?;
+            let tap = capture::tap(cfg.capture, cfg.capture_bus)?;
             let policy = if cfg.address.is_null() {
                 Policy::AllowAll7Bit
             } else {
@@ -187,9 +209,11 @@ pub unsafe extern "C" fn vi2c_device_new(
                 execution,
             )
             .map_err(|e| CallError::new(vi2c_status::Thread, chain(&e)))?;
+            queue.set_capture(tap.clone());
             let dev = Box::new(vi2c_device {
                 queue,
                 logger: Logger::new(cfg.log, Opaque(cfg.opaque)),
+                capture: tap,
             });
             *out = Box::into_raw(dev);
             Ok(())
@@ -303,8 +327,8 @@ pub unsafe extern "C" fn vi2c_device_flush(dev: *const vi2c_device) {
 /// writes each one's read data and status byte into its device-writable
 /// part, and its `(token, used_len)` into `out`. Returns how many; call
 /// again while it returns `cap`. Logs each failed group through the
-/// config's `log`. Nothing is called back: the transport pushes the
-/// elements after this returns.
+/// config's `log`, and why the capture stopped, if it did. Nothing is
+/// called back: the transport pushes the elements after this returns.
 ///
 /// # Safety
 /// `dev` is NULL or a live handle; `out` is NULL or valid for writes of
@@ -344,6 +368,7 @@ pub unsafe extern "C" fn vi2c_device_complete(
         for e in &failed {
             dev.log_group_error(e);
         }
+        dev.log_capture_notice();
         n
     })
 }

@@ -10,11 +10,14 @@ use std::{
 
 use super::{
     adapter::{take_with_config, vi2c_adapter},
-    boundary, call, handle, lock,
+    boundary, call,
+    capture::{self, vi2c_capture},
+    handle, lock,
     log::{vi2c_log_fn, vi2c_log_kind, Logger, Opaque},
     vi2c_status, CallError, Defaults,
 };
 use crate::{
+    capture::Tap,
     host::{Adapter, I2cAdapter},
     host_i2cdev::{Event, HostI2cDev},
     i2c::Address,
@@ -58,6 +61,12 @@ pub struct vi2c_host_i2cdev_config {
     pub log: vi2c_log_fn,
     /// Passed to `log`.
     pub opaque: *mut c_void,
+    /// Records every transfer forwarded to the host (with the host
+    /// address) and every write refused by `read_only` into this capture;
+    /// NULL: no capture. The target keeps its own reference.
+    pub capture: *const vi2c_capture,
+    /// The bus number of the target's records in the capture (0-127).
+    pub capture_bus: u8,
 }
 
 /// A host-i2cdev target. Opaque; created by `vi2c_host_i2cdev_new`, freed
@@ -65,6 +74,7 @@ pub struct vi2c_host_i2cdev_config {
 pub struct vi2c_host_i2cdev {
     inner: Mutex<HostI2cDev<Adapter>>,
     logger: Logger,
+    capture: Option<Tap>,
 }
 
 impl vi2c_host_i2cdev {
@@ -84,6 +94,9 @@ impl vi2c_host_i2cdev {
             };
             self.logger.log(kind, &e.to_string());
         }
+        if let Some(n) = self.capture.as_ref().and_then(Tap::take_notice) {
+            self.logger.log(vi2c_log_kind::HostError, &n);
+        }
         r
     }
 }
@@ -93,7 +106,8 @@ impl vi2c_host_i2cdev {
 ///
 /// # Safety
 /// `cfg` is NULL or valid, its `log` and `opaque` valid until
-/// `vi2c_host_i2cdev_free`; `adapter` is NULL or a live handle; `out` is
+/// `vi2c_host_i2cdev_free`, its `capture` NULL or a live handle during
+/// the call; `adapter` is NULL or a live handle; `out` is
 /// NULL or valid for a write; `err` is NULL or valid for writes of
 /// `err_len` bytes.
 #[no_mangle]
@@ -131,14 +145,17 @@ pub unsafe extern "C" fn vi2c_host_i2cdev_new(
                 ))
             })?;
             let prefetch = usize::try_from(cfg.prefetch).unwrap_or(usize::MAX);
+            let tap = capture::tap(cfg.capture, cfg.capture_bus)?;
             adapter
                 .claim(addr, force)
                 .map_err(|e| CallError::from(&e))?;
-            let inner = HostI2cDev::new(adapter, addr, prefetch, read_only)
+            let mut inner = HostI2cDev::new(adapter, addr, prefetch, read_only)
                 .map_err(|e| CallError::invalid(e.to_string()))?;
+            inner.set_capture(tap.clone());
             *out = Box::into_raw(Box::new(vi2c_host_i2cdev {
                 inner: Mutex::new(inner),
                 logger: Logger::new(cfg.log, Opaque(cfg.opaque)),
+                capture: tap,
             }));
             Ok(())
         })

@@ -35,6 +35,7 @@
 #![allow(unsafe_code)]
 
 pub mod adapter;
+pub mod capture;
 pub mod device;
 pub mod guest;
 pub mod host_i2cdev;

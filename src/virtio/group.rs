@@ -29,11 +29,15 @@
 //! demands. Between the two parts the bus sees a STOP: i2c-dev cannot keep
 //! a transfer open across calls.
 
+use std::time::SystemTime;
+
 use super::{
+    record,
     request::{Parsed, Request, RequestError},
     response::Outcome,
 };
 use crate::{
+    capture::Tap,
     host::{self, HostError, I2cAdapter},
     i2c::{check_msg_count, Address, LimitError, Msg, Transfer, MAX_MSGS},
     policy::{refused_by_read_only, Policy, ReadOnly},
@@ -204,6 +208,8 @@ pub struct Executor<A> {
     /// Per message of `msgs`: its guest address, when that client is
     /// read-only.
     read_only: Vec<Option<(Address, ReadOnly)>>,
+    /// Where each group is recorded, if anywhere.
+    capture: Option<Tap>,
 }
 
 impl<A: I2cAdapter> Executor<A> {
@@ -215,7 +221,13 @@ impl<A: I2cAdapter> Executor<A> {
             carry_failed: false,
             msgs: Vec::new(),
             read_only: Vec::new(),
+            capture: None,
         }
+    }
+
+    /// Records every group from now on into `tap` (`None`: stops).
+    pub fn set_capture(&mut self, tap: Option<Tap>) {
+        self.capture = tap;
     }
 
     /// Forgets a failed partial group (device reset).
@@ -232,8 +244,28 @@ impl<A: I2cAdapter> Executor<A> {
     }
 
     /// Validates and runs one group, appending one outcome per request to
-    /// `outcomes`; returns why the group failed, if it did.
+    /// `outcomes`; returns why the group failed, if it did. With a
+    /// capture, the group is recorded after it ran (module `record`).
     pub fn run_into(
+        &mut self,
+        requests: impl IntoIterator<Item = Result<Request, RequestError>, IntoIter: ExactSizeIterator>,
+        ends_open: bool,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Option<GroupError> {
+        let Some(tap) = self.capture.clone() else {
+            return self.run_group(requests, ends_open, outcomes);
+        };
+        // The requests are consumed by the run: the record needs a copy.
+        let requests: Vec<_> = requests.into_iter().collect();
+        let start = outcomes.len();
+        let at = SystemTime::now();
+        let error = self.run_group(requests.clone(), ends_open, outcomes);
+        let done = outcomes.get(start..).unwrap_or_default();
+        record::group(&tap, at, &requests, done, error.as_ref(), &self.policy);
+        error
+    }
+
+    fn run_group(
         &mut self,
         requests: impl IntoIterator<Item = Result<Request, RequestError>, IntoIter: ExactSizeIterator>,
         ends_open: bool,

@@ -33,6 +33,7 @@
 
 pub mod group;
 pub mod queue;
+mod record;
 pub mod request;
 pub mod response;
 pub mod sg;

@@ -68,6 +68,7 @@ use super::{
     FeatureError,
 };
 use crate::{
+    capture::Tap,
     host::{linux::SignalsBlocked, I2cAdapter},
     policy::Policy,
 };
@@ -285,6 +286,12 @@ impl<E: Element + 'static, A: I2cAdapter + 'static> RequestQueue<E, A> {
             require_zero_length,
             max_outstanding,
         })
+    }
+
+    /// Records every group from now on into `tap` (`None`: stops); see
+    /// [`crate::virtio::group::Executor::set_capture`].
+    pub fn set_capture(&self, tap: Option<Tap>) {
+        lock(&self.shared.runner).exec.set_capture(tap);
     }
 
     /// Checks the features the driver accepted, and speaks its protocol

@@ -2,6 +2,8 @@
 /* Versions, status strings, NULL arguments, flags, Linux adapter errors. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "vi2c_ctest.h"
 
 int vi2c_ctest_version(void)
@@ -143,5 +145,51 @@ int vi2c_ctest_linux_errors(void)
     /* A truncated message is still NUL-terminated. */
     CHECK(vi2c_adapter_open_linux("/dev/i2c-99", NULL, &a, err, 8) != VI2C_STATUS_OK);
     CHECK_EQ(strlen(err), 7);
+    return 0;
+}
+
+/*
+ * A capture wired as QEMU's glue would from a `capture=<path>` property:
+ * open, put into the config, create the device, free the handle. The file
+ * holds the header at once and grows by every group.
+ */
+int vi2c_ctest_capture(void)
+{
+    char path[] = "/tmp/vi2c-ctest-capture-XXXXXX";
+    int fd = mkstemp(path);
+    vi2c_capture *cap = NULL, *again = NULL;
+    vi2c_adapter *a = NULL;
+    vi2c_device *d = NULL;
+    vi2c_device_config cfg = { .queue_size = 8, .capture_bus = 3 };
+    ctest_req r;
+    char err[256];
+    struct stat st0, st1;
+
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_FAILS(vi2c_capture_open(NULL, 0, &cap, err, sizeof(err)), VI2C_STATUS_NULL_ARGUMENT);
+    CHECK_FAILS(vi2c_capture_open(path, 1, &cap, err, sizeof(err)), VI2C_STATUS_INVALID_ARGUMENT);
+    CHECK_FAILS(vi2c_capture_open("/nonexistent/x", 0, &cap, err, sizeof(err)), VI2C_STATUS_OS_ERROR);
+    CHECK(strstr(err, "/nonexistent/x") != NULL);
+    CHECK(cap == NULL);
+    CHECK_EQ(vi2c_capture_open(path, 1 << 20, &cap, err, sizeof(err)), VI2C_STATUS_OK);
+    /* The same path again: the same capture, shared. */
+    CHECK_EQ(vi2c_capture_open(path, 1 << 20, &again, err, sizeof(err)), VI2C_STATUS_OK);
+    vi2c_capture_free(again);
+    CHECK_EQ(stat(path, &st0), 0);
+    CHECK(st0.st_size > 0);
+    CHECK_EQ(vi2c_adapter_new_sim("eeprom@0x50", &a, err, sizeof(err)), VI2C_STATUS_OK);
+    cfg.capture = cap;
+    CHECK_EQ(vi2c_device_new(&cfg, a, &d, err, sizeof(err)), VI2C_STATUS_OK);
+    vi2c_capture_free(cap);
+    vi2c_capture_free(NULL);
+    ctest_req_read(&r, 0x50, 0, 4);
+    CHECK_EQ(ctest_push(d, &r), VI2C_STATUS_OK);
+    CHECK_EQ(ctest_complete(d), 1);
+    CHECK_EQ(ctest_status(&r), MSG_OK);
+    CHECK_EQ(stat(path, &st1), 0);
+    CHECK(st1.st_size > st0.st_size);
+    vi2c_device_free(d);
+    unlink(path);
     return 0;
 }

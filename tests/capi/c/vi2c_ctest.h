@@ -83,5 +83,6 @@ int vi2c_ctest_features(void);
 int vi2c_ctest_threaded_concurrent(void);
 int vi2c_ctest_reset(void);
 int vi2c_ctest_host_i2cdev(void);
+int vi2c_ctest_capture(void);
 
 #endif

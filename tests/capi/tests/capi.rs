@@ -20,6 +20,7 @@ extern "C" {
     fn vi2c_ctest_threaded_concurrent() -> c_int;
     fn vi2c_ctest_reset() -> c_int;
     fn vi2c_ctest_host_i2cdev() -> c_int;
+    fn vi2c_ctest_capture() -> c_int;
 }
 
 macro_rules! ctest {
@@ -46,4 +47,5 @@ ctest! {
     threaded_concurrent => vi2c_ctest_threaded_concurrent,
     reset => vi2c_ctest_reset,
     host_i2cdev => vi2c_ctest_host_i2cdev,
+    capture => vi2c_ctest_capture,
 }
