@@ -50,6 +50,12 @@ expect_error "virtio-i2c-rust: invalid address=0x05: '0x05': 0x05 is reserved (0
     -device virtio-i2c-rust-pci,host=/dev/i2c-0,address=0x05
 expect_error "virtio-i2c-rust: invalid address=0x50,0x50: '0x50': guest address 0x50 is listed twice" \
     -device virtio-i2c-rust-pci,address=0x50,,0x50
+expect_error "virtio-i2c-rust: invalid capture=/nonexistent/i2c.pcapng (capture-max-bytes=67108864): cannot create the capture file /nonexistent/i2c.pcapng: No such file or directory (os error 2)" \
+    -device virtio-i2c-rust-pci,capture=/nonexistent/i2c.pcapng
+expect_error "virtio-i2c-rust: invalid capture=$LOGDIR/i2c.pcapng (capture-max-bytes=10): capture max_bytes=10 is too small: at least 248 bytes are needed (0: no limit)" \
+    -device "virtio-i2c-rust-pci,capture=$LOGDIR/i2c.pcapng,capture-max-bytes=10"
+expect_error "virtio-i2c-rust: capture-bus=128 is out of range (0-127)" \
+    -device "virtio-i2c-rust-pci,capture=$LOGDIR/i2c.pcapng,capture-bus=128"
 expect_error "virtio-i2c-rust: invalid address=0x50-0x4f: '0x50-0x4f': a range must go from low to high" \
     -device virtio-i2c-rust-pci,address=0x50-0x4f
 expect_error "virtio-i2c-rust: cannot open host=/dev/i2c-99: /dev/i2c-99 does not exist (is the i2c-dev module loaded?)" \
