@@ -7,7 +7,7 @@
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-props='^  (addr|address|capture|capture-bus|capture-max-bytes|force|host|hostaddr|prefetch|queue-size|retries|require-zero-length|timeout-ms)='
+props='^  (addr|address|capture|capture-bus|capture-max-bytes|force|host|hostaddr|ioeventfd|prefetch|queue-size|retries|require-zero-length|timeout-ms)='
 {
     echo "--- -device help"
     "$QEMU" -nodefaults -machine none -device help | grep -E 'virtio-i2c-rust|host-i2cdev'
