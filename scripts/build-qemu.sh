@@ -160,5 +160,12 @@ if [ "$VI2C_QEMU_RUST" = 1 ]; then
     # Not user-creatable, so not in "-device help"; its properties are.
     "$QEMU" -machine none -device hpet,help >/dev/null 2>&1 || die "$QEMU lacks the hpet device"
     log "has hpet (Rust: CONFIG_X_HPET_RUST=y)"
+    # Two copies of Rust's std: every Rust frame must still unwind with a
+    # real personality routine (see build-staticlib.sh).
+    "$VI2C_ROOT/scripts/check-eh-personality.py" "$QEMU" >"$BLD/eh-personality.txt" || {
+        cat "$BLD/eh-personality.txt" >&2
+        die "$QEMU has CIEs without a personality routine"
+    }
+    log "eh_frame: $(grep -c '^ok' "$BLD/eh-personality.txt") personality pointers, all valid"
 fi
 log "done in $(elapsed) s: $QEMU"
