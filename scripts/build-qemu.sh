@@ -10,9 +10,14 @@
 #        VI2C_QEMU_CONFIGURE_EXTRA  extra configure/meson arguments (word-split),
 #                                   e.g. "--enable-debug-tcg -Dfoo=bar"
 #        VI2C_CCACHE=0              do not use ccache
+#        VI2C_QEMU_RUST=1           configure with QEMU's own Rust as well
+#                                   (--enable-rust; needs rustc >= 1.83 and
+#                                   bindgen), in qemu-<series>-rust/ (lib.sh),
+#                                   with the devices of x86_64-rust.mak too
 #
 # The device set is scripts/qemu-devices/x86_64.mak, plus
-# x86_64-<series>.mak where the series needs more.  TCG only: KVM on the
+# x86_64-<series>.mak where the series needs more, plus x86_64-rust.mak with
+# VI2C_QEMU_RUST=1 (devices that QEMU has in Rust, e.g. the HPET).  TCG only: KVM on the
 # project's machines cannot run ordinary guests (see
 # shared/research/test-environment.md).
 set -euo pipefail
@@ -22,16 +27,22 @@ SRC=$VI2C_QEMU_SRC
 BLD=$VI2C_QEMU_BLD
 DEVICES_IN=$VI2C_ROOT/scripts/qemu-devices/x86_64.mak
 DEVICES_SERIES=$VI2C_ROOT/scripts/qemu-devices/x86_64-$VI2C_QEMU_SERIES.mak
+DEVICES_RUST=$VI2C_ROOT/scripts/qemu-devices/x86_64-rust.mak
 DEVICES=$SRC/configs/devices/x86_64-softmmu/vi2c.mak
 QEMU=$BLD/qemu-system-x86_64
 
 need_cmd ninja pkg-config cc
 # The source tree too: get-qemu.sh must not re-sync it during a build.
-vi2c_lock "qemu-$VI2C_QEMU_SERIES-src"
-vi2c_lock "qemu-$VI2C_QEMU_SERIES-build"
+vi2c_lock "qemu-$VI2C_QEMU_TAG-src"
+vi2c_lock "qemu-$VI2C_QEMU_TAG-build"
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 missing; run scripts/setup-host.sh"
 if [ ! -f "$SRC/VERSION" ] || [ ! -x "$SRC/configure" ]; then
-    die "no QEMU source in $SRC; run VI2C_QEMU_SERIES=$VI2C_QEMU_SERIES scripts/get-qemu.sh first"
+    die "no QEMU source in $SRC; run VI2C_QEMU_SERIES=$VI2C_QEMU_SERIES VI2C_QEMU_RUST=$VI2C_QEMU_RUST scripts/get-qemu.sh first"
+fi
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    need_cmd rustc bindgen
+    compgen -G "$SRC/subprojects/packagefiles/*-rs" >/dev/null ||
+        die "$SRC has no Rust crates; run VI2C_QEMU_SERIES=$VI2C_QEMU_SERIES VI2C_QEMU_RUST=1 scripts/get-qemu.sh first"
 fi
 
 # --- device set ----------------------------------------------------------------
@@ -45,6 +56,7 @@ new=$(mktemp "$VI2C_BUILD/vi2c.mak.XXXXXX")
 {
     cat "$DEVICES_IN"
     if [ -f "$DEVICES_SERIES" ]; then cat "$DEVICES_SERIES"; fi
+    if [ "$VI2C_QEMU_RUST" = 1 ]; then cat "$DEVICES_RUST"; fi
     for sym in VIRTIO_I2C_RUST HOST_I2CDEV; do
         if kconfig_defines "$sym"; then echo "CONFIG_$sym=y"; fi
     done
@@ -79,6 +91,7 @@ args=(
     --disable-download
     --disable-install-blobs
 )
+if [ "$VI2C_QEMU_RUST" = 1 ]; then args+=(--enable-rust); fi
 # ccache through a wrapper, so that a plain "ninja -C qemu-<series>/build" uses the
 # project's cache directory as well.
 if [ "${VI2C_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
@@ -107,15 +120,15 @@ args+=("${extra[@]}")
 
 key=$(hash_str "${args[*]}" "$SRC")
 mkdir -p "$BLD"
-if ! stamp_ok "qemu-$VI2C_QEMU_SERIES-configure" "$key" || [ ! -f "$BLD/build.ninja" ]; then
+if ! stamp_ok "qemu-$VI2C_QEMU_TAG-configure" "$key" || [ ! -f "$BLD/build.ninja" ]; then
     log "configuring in $BLD: ${args[*]}"
     t=$(date +%s.%N)
     (cd "$BLD" && "$SRC/configure" "${args[@]}") >"$BLD/configure.log" 2>&1 || {
         tail -n 40 "$BLD/configure.log" >&2
-        stamp_clear "qemu-$VI2C_QEMU_SERIES-configure"
+        stamp_clear "qemu-$VI2C_QEMU_TAG-configure"
         die "configure failed (full log: $BLD/configure.log)"
     }
-    stamp_set "qemu-$VI2C_QEMU_SERIES-configure" "$key"
+    stamp_set "qemu-$VI2C_QEMU_TAG-configure" "$key"
     log "configured in $(elapsed "$t") s"
 fi
 
@@ -139,4 +152,20 @@ done
 for d in virtio-i2c-rust-pci host-i2cdev; do
     if grep -q "\"$d\"" <<<"$devs"; then log "has $d"; fi
 done
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    # The HPET must be QEMU's Rust one (Kconfig: HPET selects X_HPET_RUST
+    # when HAVE_RUST), and it must be in the binary.
+    grep -qx 'CONFIG_X_HPET_RUST=y' "$BLD/x86_64-softmmu-config-devices.mak" ||
+        die "CONFIG_X_HPET_RUST is not set in $BLD/x86_64-softmmu-config-devices.mak"
+    # Not user-creatable, so not in "-device help"; its properties are.
+    "$QEMU" -machine none -device hpet,help >/dev/null 2>&1 || die "$QEMU lacks the hpet device"
+    log "has hpet (Rust: CONFIG_X_HPET_RUST=y)"
+    # Two copies of Rust's std: every Rust frame must still unwind with a
+    # real personality routine (see build-staticlib.sh).
+    "$VI2C_ROOT/scripts/check-eh-personality.py" "$QEMU" >"$BLD/eh-personality.txt" || {
+        cat "$BLD/eh-personality.txt" >&2
+        die "$QEMU has CIEs without a personality routine"
+    }
+    log "eh_frame: $(grep -c '^ok' "$BLD/eh-personality.txt") personality pointers, all valid"
+fi
 log "done in $(elapsed) s: $QEMU"

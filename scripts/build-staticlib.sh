@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds libvirtio_i2c_rust.a with cargo and makes every symbol local
-# except the C API (vi2c_*), so the archive links beside other Rust code
-# (a second copy of std stays private). Used by meson.build and by
-# tests/staticlib.rs.
+# except the C API (vi2c_*), and gives its COMDAT groups names of their own,
+# so the archive links beside other Rust code, e.g. QEMU's own
+# (--enable-rust): a second copy of std stays private. Used by meson.build
+# and by tests/staticlib.rs.
 #
 # usage: build-staticlib.sh [--cargo CARGO] [--profile release|debug]
 #            [--target-dir DIR] [--triple TRIPLE] [--depfile DEP] OUT.a
@@ -64,7 +65,23 @@ ld -r -o "$work/all.o" "$work"/o/*.o
 nm -g --defined-only "$work/all.o" | awk 'NF == 3 && $3 ~ /^vi2c_/ { print $3 }' |
     sort -u > "$work/keep"
 [ -s "$work/keep" ] || { echo "build-staticlib.sh: no vi2c_* symbols in $lib" >&2; exit 1; }
-objcopy --keep-global-symbols="$work/keep" "$work/all.o" "$work/libvirtio_i2c_rust.o"
+# COMDAT groups are merged by the name of their signature symbol, local or
+# not.  std has one, DW.ref.rust_eh_personality (the personality pointer of
+# every Rust frame's CIE); linked beside another Rust staticlib (QEMU's
+# --enable-rust), the linker would keep one group of that name and drop the
+# other: either the link fails (hidden symbol undefined) or our CIEs point
+# into a discarded section and the first panic crashes in the unwinder
+# instead of being caught at the C API boundary.  Give every group of ours
+# a name of its own.
+LC_ALL=C readelf -gW "$work/all.o" |
+    sed -n "s/^COMDAT group section \[ *[0-9]*\] \`[^']*' \[\(.*\)\] contains .*/\1/p" |
+    sort -u | awk '{ print $1, "vi2c." $1 }' > "$work/groups"
+objcopy --redefine-syms="$work/groups" --keep-global-symbols="$work/keep" \
+    "$work/all.o" "$work/libvirtio_i2c_rust.o"
+if LC_ALL=C readelf -gW "$work/libvirtio_i2c_rust.o" | grep '^COMDAT group section' | grep -v '\[vi2c\.'; then
+    echo "build-staticlib.sh: COMDAT groups left with foreign names (above)" >&2
+    exit 1
+fi
 (cd "$work" && ar rcsD libvirtio_i2c_rust.a libvirtio_i2c_rust.o)
 
 # Replace the output only when it changed, so ninja's restat can skip

@@ -6,7 +6,9 @@
 #   orig tarball + meson/pycotap wheels (stripped from the +ds tarball)
 #   + Debian's patches for what the +ds tarball lacks (skip-*.patch)
 #   + our qemu-patches/<series>/series,
-#   and subprojects/virtio-i2c-rust -> this repository.
+#   and subprojects/virtio-i2c-rust -> this repository;
+#   with VI2C_QEMU_RUST=1 also QEMU's Rust crates (subprojects/*-rs.wrap)
+#   with our meson.build overlays (scripts/qemu-rust-packagefiles/).
 #
 # Usage: scripts/get-qemu.sh
 # Env:   VI2C_QEMU_SERIES   10.0 (default: Debian trixie's 10.0.x) or 10.2
@@ -14,6 +16,12 @@
 #        VI2C_QEMU_VERSION  Debian source version (default: the series'
 #                           pinned one, below; the newest of the series
 #                           when that is no longer offered)
+#        VI2C_QEMU_RUST=1   the tree for --enable-rust, in qemu-<series>-rust/
+#                           (lib.sh): the crates that QEMU's *-rs.wrap files
+#                           name, fetched with cargo into
+#                           $VI2C_BUILD/downloads/crates (checked against the
+#                           wraps' source_hash) and unpacked into subprojects/
+#                           with the overlays of scripts/qemu-rust-packagefiles/
 #
 # The downloads are kept under $VI2C_BUILD/downloads; the tree is re-made only
 # when the inputs (version, series, patch files, this script) change.  It is
@@ -37,6 +45,8 @@ Env: VI2C_QEMU_SERIES   10.0 (default: Debian trixie's 10.0.x) or 10.2
                         (the newest: Debian unstable's 10.2.x)
      VI2C_QEMU_VERSION  Debian source version (default: the series' pinned
                         one; the newest of the series when that is gone)
+     VI2C_QEMU_RUST=1   the tree for QEMU's --enable-rust, in
+                        qemu-<series>-rust/: adds QEMU's Rust crates
 EOF
 }
 case ${1:-} in
@@ -73,7 +83,7 @@ SERIES=$PATCHES/series
 DEVICES_MAKS=(configs/devices/x86_64-softmmu/vi2c.mak configs/devices/aarch64-softmmu/vi2c.mak)
 
 need_cmd tar xz rsync patch git sha256sum
-vi2c_lock "qemu-$VI2C_QEMU_SERIES-src"
+vi2c_lock "qemu-$VI2C_QEMU_TAG-src"
 mkdir -p "$DL" "$VI2C_QEMU_DIR"
 [ -f "$SERIES" ] || die "no series file $SERIES"
 
@@ -115,13 +125,13 @@ if [ ! -f "$ORIG" ] || [ ! -f "$DEBIAN_TAR" ]; then
 fi
 
 # --- 2. the pristine tree, unpacked once per version -------------------------
-if ! stamp_ok "qemu-$VI2C_QEMU_SERIES-pristine" "${ORIG##*/}" || [ ! -f "$PRISTINE/VERSION" ]; then
+if ! stamp_ok "qemu-$VI2C_QEMU_TAG-pristine" "${ORIG##*/}" || [ ! -f "$PRISTINE/VERSION" ]; then
     log "unpacking ${ORIG##*/}"
     rm -rf "$PRISTINE"
     mkdir -p "$PRISTINE"
     tar -xf "$ORIG" -C "$PRISTINE" --strip-components=1 --no-same-owner
     [ -f "$PRISTINE/VERSION" ] || die "unexpected layout of $ORIG (no VERSION file)"
-    stamp_set "qemu-$VI2C_QEMU_SERIES-pristine" "${ORIG##*/}"
+    stamp_set "qemu-$VI2C_QEMU_TAG-pristine" "${ORIG##*/}"
 fi
 
 # --- 3. wheels that the +ds tarball strips (configure runs mkvenv offline) ---
@@ -143,6 +153,66 @@ for w in "${WHEELS[@]}"; do
     fi
 done
 
+# --- 3b. QEMU's Rust crates (VI2C_QEMU_RUST=1) --------------------------------
+# Each subprojects/*-rs.wrap names a crate (directory = <name>-<version>), its
+# sha256 (source_hash) and a meson.build overlay (patch_directory) that the
+# +ds tarball strips; ours are in scripts/qemu-rust-packagefiles/ and must be
+# for the same version.  RUST_CRATES: "directory patch_directory source_hash".
+RUST_PKGFILES=$VI2C_ROOT/scripts/qemu-rust-packagefiles
+CRATE_DIR=$VI2C_BUILD/downloads/crates
+RUST_CRATES=()
+overlays=()
+wrap_get() { sed -n "s/^$2[[:space:]]*=[[:space:]]*//p" "$1" | head -n1; }
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    for w in "$PRISTINE"/subprojects/*-rs.wrap; do
+        [ -f "$w" ] || die "QEMU $UPSTREAM has no Rust crates (subprojects/*-rs.wrap)"
+        dir=$(wrap_get "$w" directory) pd=$(wrap_get "$w" patch_directory) sum=$(wrap_get "$w" source_hash)
+        [ -n "$dir" ] && [ -n "$pd" ] && [ -n "$sum" ] || die "cannot read ${w##*/}"
+        ov=$RUST_PKGFILES/$pd/meson.build
+        [ -f "$ov" ] || die "no overlay ${ov#"$VI2C_ROOT"/} for ${w##*/} ($dir)"
+        ver=$(sed -n "s/^[[:space:]]*version:[[:space:]]*'\([^']*\)'.*/\1/p" "$ov" | head -n1)
+        [ "$dir" = "${dir%-*}-$ver" ] ||
+            die "${ov#"$VI2C_ROOT"/} is for version $ver, but ${w##*/} wants $dir"
+        RUST_CRATES+=("$dir $pd $sum")
+        overlays+=("$ov")
+    done
+fi
+
+# crate_ok FILE SHA256
+crate_ok() { [ -f "$1" ] && [ "$(sha256sum <"$1" | cut -d' ' -f1)" = "$2" ]; }
+
+# fetch_crates DIRECTORY...: download <name>-<version> with cargo (a
+# throw-away package that depends on exactly those versions) and copy the
+# .crate files (gzipped tarballs, the files the wraps' source_url names) from
+# cargo's cache into $CRATE_DIR.
+fetch_crates() {
+    local tmp d f
+    need_cmd cargo
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/vi2c-crates.XXXXXX")
+    mkdir "$tmp/src"
+    : >"$tmp/src/lib.rs"
+    {
+        printf '[package]\nname = "vi2c-qemu-crates"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+        printf '[workspace]\n\n[dependencies]\n'
+        for d in "$@"; do
+            printf '%s = { version = "=%s", default-features = false }\n' "${d%-*}" "${d##*-}"
+        done
+    } >"$tmp/Cargo.toml"
+    log "fetching QEMU's Rust crates with cargo: $*"
+    if ! (cd "$tmp" && cargo fetch) >"$tmp.log" 2>&1; then
+        cat "$tmp.log" >&2
+        rm -rf "$tmp" "$tmp.log"
+        die "cargo fetch of QEMU's Rust crates failed"
+    fi
+    rm -rf "$tmp" "$tmp.log"
+    for d in "$@"; do
+        f=$(compgen -G "${CARGO_HOME:-$HOME/.cargo}/registry/cache/*/$d.crate" | head -n1) ||
+            die "cargo fetched no $d.crate"
+        cp "$f" "$CRATE_DIR/$d.crate.new"
+        mv -f "$CRATE_DIR/$d.crate.new" "$CRATE_DIR/$d.crate"
+    done
+}
+
 # --- 4. is the tree up to date? ----------------------------------------------
 patch_files=()
 while read -r name; do
@@ -151,8 +221,11 @@ while read -r name; do
 done < <(series_names)
 key=$(hash_str "$QEMU_VERSION" "${WHEELS[*]}" "$VI2C_ROOT" "$PATCHES" \
     "$(hash_files "$0" "$SERIES" "${patch_files[@]}")")
-if stamp_ok "qemu-$VI2C_QEMU_SERIES-src" "$key" && [ -f "$SRC/VERSION" ] && [ -L "$SRC/subprojects/virtio-i2c-rust" ]; then
-    log "QEMU $VI2C_QEMU_SERIES tree is up to date ($QEMU_VERSION, ${#patch_files[@]} patches): $SRC"
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    key=$(hash_str "$key" rust "${RUST_CRATES[*]}" "$(for o in "${overlays[@]}"; do cat "$o"; done | sha256sum)")
+fi
+if stamp_ok "qemu-$VI2C_QEMU_TAG-src" "$key" && [ -f "$SRC/VERSION" ] && [ -L "$SRC/subprojects/virtio-i2c-rust" ]; then
+    log "QEMU $VI2C_QEMU_TAG tree is up to date ($QEMU_VERSION, ${#patch_files[@]} patches): $SRC"
     exit 0
 fi
 
@@ -203,6 +276,30 @@ for p in "${patch_files[@]}"; do
     ) || die "${p#"$VI2C_ROOT"/} does not apply to QEMU $UPSTREAM (after the patches before it; scratch tree left in $STAGE)"
 done
 
+# QEMU's Rust crates, unpacked where meson looks for the wraps' "directory"
+# (meson then neither downloads nor extracts them), each with our overlay; the
+# overlays also go to subprojects/packagefiles/, where the wraps name them.
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    mkdir -p "$CRATE_DIR"
+    missing=()
+    for c in "${RUST_CRATES[@]}"; do
+        read -r dir pd sum <<<"$c"
+        crate_ok "$CRATE_DIR/$dir.crate" "$sum" || missing+=("$dir")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then fetch_crates "${missing[@]}"; fi
+    mkdir -p "$STAGE/subprojects/packagefiles"
+    for c in "${RUST_CRATES[@]}"; do
+        read -r dir pd sum <<<"$c"
+        crate_ok "$CRATE_DIR/$dir.crate" "$sum" ||
+            die "$CRATE_DIR/$dir.crate does not have the sha256 of ${pd}'s wrap ($sum)"
+        tar -xzf "$CRATE_DIR/$dir.crate" -C "$STAGE/subprojects" --no-same-owner
+        [ -f "$STAGE/subprojects/$dir/Cargo.toml" ] || die "$dir.crate does not unpack to $dir/"
+        cp -r "$RUST_PKGFILES/$pd" "$STAGE/subprojects/packagefiles/"
+        cp -r "$RUST_PKGFILES/$pd/." "$STAGE/subprojects/$dir/"
+    done
+    log "${#RUST_CRATES[@]} Rust crates unpacked with their meson.build"
+fi
+
 # The Rust library as a meson subproject (the repository root has its meson.build).
 ln -sfn "$VI2C_ROOT" "$STAGE/subprojects/virtio-i2c-rust"
 
@@ -219,5 +316,5 @@ rsync -rlpD --checksum --delete "${excludes[@]}" --itemize-changes "$STAGE/" "$S
 n=$(grep -c '^[<>ch*]' "$STAGE.sync.log" || true)
 log "$n paths changed in $SRC"
 rm -rf "$STAGE" "$STAGE.sync.log"
-stamp_set "qemu-$VI2C_QEMU_SERIES-src" "$key"
+stamp_set "qemu-$VI2C_QEMU_TAG-src" "$key"
 log "QEMU tree ready: $(cat "$SRC/VERSION") (Debian $QEMU_VERSION), ${#patch_files[@]} patches, in $(elapsed) s: $SRC"

@@ -41,6 +41,21 @@ VI2C_QEMU_SRC=$VI2C_QEMU_DIR/src
 VI2C_QEMU_BLD=$VI2C_QEMU_DIR/build
 export VI2C_QEMU_SERIES VI2C_QEMU_DIR VI2C_QEMU_SRC VI2C_QEMU_BLD
 
+# VI2C_QEMU_RUST=1: the series configured with QEMU's own Rust as well
+# (--enable-rust: QEMU's Rust crates and devices, e.g. the HPET, in the same
+# binary as this library), in trees of its own, qemu-<series>-rust/, so the
+# plain build is not touched.  VI2C_QEMU_TAG names those trees' stamps and
+# locks: the series, or <series>-rust.
+VI2C_QEMU_RUST=${VI2C_QEMU_RUST:-0}
+VI2C_QEMU_TAG=$VI2C_QEMU_SERIES
+if [ "$VI2C_QEMU_RUST" = 1 ]; then
+    VI2C_QEMU_TAG=$VI2C_QEMU_SERIES-rust
+    VI2C_QEMU_DIR=$VI2C_BUILD/qemu-$VI2C_QEMU_TAG
+    VI2C_QEMU_SRC=$VI2C_QEMU_DIR/src
+    VI2C_QEMU_BLD=$VI2C_QEMU_DIR/build
+fi
+export VI2C_QEMU_RUST VI2C_QEMU_TAG VI2C_QEMU_DIR VI2C_QEMU_SRC VI2C_QEMU_BLD
+
 # Stable locale so that the output of the tools we parse does not change.
 export LC_ALL=C
 

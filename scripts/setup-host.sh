@@ -22,6 +22,9 @@ HOST_PACKAGES=(
     libfdt-dev
     # bindgen (build.rs of the Rust crate) needs libclang
     clang libclang-dev
+    # QEMU's own Rust (build-qemu.sh with VI2C_QEMU_RUST=1) runs the bindgen
+    # program (>= 0.60)
+    bindgen
     # C ABI tests under valgrind; the lint phase checks the shell scripts
     valgrind shellcheck
     # tests/capture.rs reads the library's capture files back with tshark
