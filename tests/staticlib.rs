@@ -114,3 +114,32 @@ fn exports_exactly_the_header_functions_and_links_from_c() {
     assert!(run.status.success());
     assert_eq!(String::from_utf8_lossy(&run.stdout), "no acknowledge\n");
 }
+
+/// Every COMDAT group of the archive has a name of its own (`vi2c.`): the
+/// linker merges groups by name, local symbols or not, so a group named
+/// like one of another Rust archive's std (`DW.ref.rust_eh_personality`,
+/// as in a QEMU built with `--enable-rust`) would be dropped for the other
+/// one, and the library's unwind tables would point at garbage: its first
+/// panic would crash instead of being caught at the C API.
+#[test]
+fn comdat_groups_have_names_of_their_own() {
+    let lib = staticlib();
+    let out = Command::new("readelf")
+        .arg("-gW")
+        .arg(&lib)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run readelf");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let groups: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("COMDAT group section"))
+        .collect();
+    assert!(
+        groups.iter().any(|l| l.contains("[vi2c.DW.ref.rust_eh_personality]")),
+        "no renamed personality group: {groups:?}"
+    );
+    let foreign: Vec<&&str> = groups.iter().filter(|l| !l.contains("[vi2c.")).collect();
+    assert!(foreign.is_empty(), "groups with foreign names: {foreign:?}");
+}
