@@ -241,6 +241,9 @@ L2ARGS="-M q35 -accel tcg -m 512 -smp 1 -nodefaults -display none -serial stdio
  -device host-i2cdev,bus=i2c,address=0x4b,host=/dev/i2c-$VIRTNR,hostaddr=0x51
  -device host-i2cdev,bus=i2c,address=0x4c,host=/dev/i2c-$SMBNR,hostaddr=0x52
  -device host-i2cdev,bus=i2c,address=0x4d,host=/dev/i2c-$VIRTNR,hostaddr=0x52
+ -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=0xa
+ -device virtio-i2c-rust-pci,id=hot,bus=rp1,host=/dev/i2c-$VIRTNR,address=0x48
+ -qmp unix:/tmp/l2.qmp,server=on,wait=off
  -d guest_errors -trace vi2c_qemu_nack"
 # The inner kernel's command line: the Debian kernel boots nested TCG about
 # 40 % faster without initcalls and mitigations an I2C test does not need.
@@ -380,6 +383,23 @@ if [ $L2_OK = 1 ] && wait_for "L2: SYNC unbind" 120; then
     fi
     chk unbind:node-removed '^rc=0 out=.*No such file' \
         sh -c "ls /dev/i2c-$SMBNR 2>&1; ls /sys/bus/i2c/devices/"
+fi
+
+# device_del of a host-mode adapter (behind a PCIe root port, so that the
+# guest can eject it) while L2 runs transfers on it: QEMU's main loop must
+# go on answering (the guest-side removal and the unrealize included), and
+# the unplug must complete.  L2 checks its side (its loops end, the
+# adapter is gone).
+if [ $L2_OK = 1 ] && wait_for "L2: SYNC unplug" 120; then
+    o=$(timeout 120 chroot $H python3 /hg/unplug.py /tmp/l2.qmp hot 90 2>&1)
+    r=$?
+    flush_l2
+    echo "L1: unplug.py: $o"
+    report unplug:device-deleted '^rc=0 out=deleted=1 after=' "$r" "$(echo "$o" | oneline)"
+    worst=$(echo "$o" | sed -n 's/.*worst_ms=\([0-9]*\).*/\1/p')
+    report unplug:main-loop-answers-within-2s '^rc=0 out=worst QMP round trip [0-9]+ ms$' \
+        "$([ -n "$worst" ] && [ "$worst" -lt 2000 ] && echo 0 || echo 1)" \
+        "worst QMP round trip ${worst:-unknown} ms"
 fi
 
 # L2 powers off when its test is done.

@@ -10,6 +10,9 @@
 #   host-i2cdev 0x4c -> L1's i801 SMBus, client 0x52 (an SPD EEPROM of L0)
 #   host-i2cdev 0x4d -> L1's i2c-virtio adapter, client 0x52 (L0's preset
 #                       at24c)
+#   virtio-i2c-rust-pci (behind the root port 00:0a, id "hot")
+#                       host=<L1's i2c-virtio>, address=0x48 (L0's tmp105),
+#                       unplugged by L1 at "SYNC unplug"
 # on L2's own ICH9 SMBus.  /files/hg.env has the bytes of L0's preset
 # images (PRE_*).
 #
@@ -212,5 +215,50 @@ report unbind:pt-keeps-serving '^rc=0 out=ok=8 failed=0 last=0x5a$' 0 "ok=$ok fa
 chk unbind:pt-next-request '^rc=0 out=0x5a$' i2cget -y "$PT" 0x50 0x10 b
 chk unbind:hic2-next-request '^rc=0 out=0x03$' i2cget -y "$SMB" 0x4c 0x10 b
 chk unbind:hic-next-request '^rc=0 out=0xa5$' i2cget -y "$SMB" 0x4a 0x10 b
+
+# --- L1 unplugs the third adapter (behind a PCIe root port, host= L1's
+# i2c-virtio, client 0x48: L0's tmp105) while four loops of transfers run
+# on it.  Each loop ends when the adapter goes away (or after 150 s).
+section "device_del of a host-mode adapter with transfers in flight"
+HOT=""
+set +f
+for d in /sys/bus/i2c/devices/i2c-*; do
+    case $(cd "$d" && pwd -P) in
+    */0000:00:0a.0/*) HOT=${d##*/i2c-} ;;
+    esac
+done
+set -f
+echo "L2: hot-pluggable adapter: i2c-$HOT"
+chk unplug:hot-serves '^rc=0 out=0x[0-9a-f]{2} 0x[0-9a-f]{2}$' i2ctransfer -y "$HOT" w1@0x48 0x00 r2@0x48
+t_stop=$(($(cut -d. -f1 /proc/uptime) + 150))
+for k in 1 2 3 4; do
+    (
+        n=0
+        while [ "$(cut -d. -f1 /proc/uptime)" -lt $t_stop ] &&
+            i2ctransfer -y "$HOT" w1@0x48 0x00 r32@0x48 >/dev/null 2>&1; do
+            n=$((n + 1))
+        done
+        echo "$n" >"/tmp/loop$k"
+    ) &
+done
+sleep 1
+echo "L2: SYNC unplug"
+wait
+# The loops also end on a failed transfer: wait for the adapter itself.
+n=0
+while [ -e "/sys/bus/i2c/devices/i2c-$HOT" ] && [ $n -lt 120 ]; do
+    sleep 0.5
+    n=$((n + 1))
+done
+total=0
+for k in 1 2 3 4; do
+    read -r n <"/tmp/loop$k"
+    total=$((total + n))
+done
+gone=1
+[ -n "$HOT" ] && [ -e "/sys/bus/i2c/devices/i2c-$HOT" ] && gone=0
+report unplug:guest-loops-end-with-the-adapter '^rc=0 out=[1-9][0-9]* transfers, then the adapter was gone$' \
+    "$([ $gone = 1 ] && echo 0 || echo 1)" "$total transfers, then the adapter was $([ $gone = 1 ] && echo gone || echo still there)"
+chk unplug:others-still-serve '^rc=0 out=0xa6$' i2cget -y "$SPT" 0x32 0x10 b
 echo "L2: SYNC done uptime=$(up)"
 exit 0
