@@ -1,18 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Configure (when needed) and build a minimal qemu-system-x86_64 from
-# $VI2C_BUILD/qemu-<series>/src (see get-qemu.sh) in
-# $VI2C_BUILD/qemu-<series>/build.
+# Configure (when needed) and build a minimal qemu-system-x86_64 and
+# qemu-system-aarch64 from $VI2C_BUILD/qemu-<series>/src (see get-qemu.sh)
+# in $VI2C_BUILD/qemu-<series>/build (one configure, both targets).
 #
 # Usage: scripts/build-qemu.sh
 # Env:   VI2C_QEMU_SERIES           10.0 (default) or 10.2
+#        VI2C_QEMU_TARGETS          the targets, of "x86_64 aarch64" (the
+#                                   default); "x86_64" alone builds what
+#                                   the x86 tests need in about half the time
 #        VI2C_QEMU_CONFIGURE_EXTRA  extra configure/meson arguments (word-split),
 #                                   e.g. "--enable-debug-tcg -Dfoo=bar"
 #        VI2C_CCACHE=0              do not use ccache
 #
-# The device set is scripts/qemu-devices/x86_64.mak, plus
-# x86_64-<series>.mak where the series needs more.  TCG only: KVM on the
+# The device set of each target T is scripts/qemu-devices/T.mak, plus
+# T-<series>.mak where the series needs more.  TCG only: KVM on the
 # project's machines cannot run ordinary guests (see
 # shared/research/test-environment.md).
 set -euo pipefail
@@ -20,10 +23,14 @@ set -euo pipefail
 
 SRC=$VI2C_QEMU_SRC
 BLD=$VI2C_QEMU_BLD
-DEVICES_IN=$VI2C_ROOT/scripts/qemu-devices/x86_64.mak
-DEVICES_SERIES=$VI2C_ROOT/scripts/qemu-devices/x86_64-$VI2C_QEMU_SERIES.mak
-DEVICES=$SRC/configs/devices/x86_64-softmmu/vi2c.mak
-QEMU=$BLD/qemu-system-x86_64
+read -r -a TARGETS <<<"${VI2C_QEMU_TARGETS:-x86_64 aarch64}"
+[ ${#TARGETS[@]} -gt 0 ] || die "VI2C_QEMU_TARGETS is empty"
+for tg in "${TARGETS[@]}"; do
+    case $tg in
+    x86_64 | aarch64) ;;
+    *) die "VI2C_QEMU_TARGETS: unknown target '$tg' (known: x86_64 aarch64)" ;;
+    esac
+done
 
 need_cmd ninja pkg-config cc
 # The source tree too: get-qemu.sh must not re-sync it during a build.
@@ -34,37 +41,50 @@ if [ ! -f "$SRC/VERSION" ] || [ ! -x "$SRC/configure" ]; then
     die "no QEMU source in $SRC; run VI2C_QEMU_SERIES=$VI2C_QEMU_SERIES scripts/get-qemu.sh first"
 fi
 
-# --- device set ----------------------------------------------------------------
-# Our symbols are enabled only once the patch series defines them (minikconf
-# rejects unknown symbols).  The file is replaced only when its content
-# changes: a new timestamp makes meson re-run and ~900 objects rebuild.
+# --- device sets ---------------------------------------------------------------
+# One per target: configs/devices/<target>-softmmu/vi2c.mak (get-qemu.sh
+# keeps these files when it re-syncs the tree).  Our symbols are enabled
+# only once the patch series defines them (minikconf rejects unknown
+# symbols).  A file is replaced only when its content changes: a new
+# timestamp makes meson re-run and ~900 objects rebuild.
 kconfig_defines() {
     find "$SRC/hw" -name Kconfig -exec grep -qE "^config $1\b" {} + 2>/dev/null
 }
-new=$(mktemp "$VI2C_BUILD/vi2c.mak.XXXXXX")
-{
-    cat "$DEVICES_IN"
-    if [ -f "$DEVICES_SERIES" ]; then cat "$DEVICES_SERIES"; fi
-    for sym in VIRTIO_I2C_RUST HOST_I2CDEV; do
-        if kconfig_defines "$sym"; then echo "CONFIG_$sym=y"; fi
-    done
-} >"$new"
-if cmp -s "$new" "$DEVICES"; then
-    rm -f "$new"
-else
-    log "installing device set $DEVICES"
-    mv "$new" "$DEVICES"
-    chmod 644 "$DEVICES"
-fi
-log "device symbols: $(grep -E '^CONFIG_' "$DEVICES" | sed 's/^CONFIG_//; s/=y$//' | tr '\n' ' ')"
+install_devices() { # install_devices TARGET
+    local t=$1 in series devices new sym
+    in=$VI2C_ROOT/scripts/qemu-devices/$t.mak
+    series=$VI2C_ROOT/scripts/qemu-devices/$t-$VI2C_QEMU_SERIES.mak
+    devices=$SRC/configs/devices/$t-softmmu/vi2c.mak
+    [ -f "$in" ] || die "no device set $in"
+    new=$(mktemp "$VI2C_BUILD/vi2c.mak.XXXXXX")
+    {
+        cat "$in"
+        if [ -f "$series" ]; then cat "$series"; fi
+        for sym in VIRTIO_I2C_RUST HOST_I2CDEV; do
+            if kconfig_defines "$sym"; then echo "CONFIG_$sym=y"; fi
+        done
+    } >"$new"
+    if cmp -s "$new" "$devices"; then
+        rm -f "$new"
+    else
+        log "installing device set $devices"
+        mv "$new" "$devices"
+        chmod 644 "$devices"
+    fi
+    log "$t device symbols: $(grep -E '^CONFIG_' "$devices" | sed 's/^CONFIG_//; s/=y$//' | tr '\n' ' ')"
+}
+for tg in "${TARGETS[@]}"; do install_devices "$tg"; done
 
 # --- configure -----------------------------------------------------------------
+target_list=$(printf '%s-softmmu,' "${TARGETS[@]}")
 args=(
     --python=/usr/bin/python3
-    --target-list=x86_64-softmmu
+    --target-list="${target_list%,}"
     --without-default-features
     --without-default-devices
-    --with-devices-x86_64=vi2c
+)
+for tg in "${TARGETS[@]}"; do args+=("--with-devices-$tg=vi2c"); done
+args+=(
     --enable-tcg
     # virtio-9p; "attr" is a feature too, and --without-default-features
     # would turn it off (glibc provides the xattr calls)
@@ -79,6 +99,9 @@ args=(
     --disable-download
     --disable-install-blobs
 )
+# TPM backends (a host feature): the aspeed boards' tpm-tis-i2c device and
+# its qtest, which drives the aspeed I2C controller (tests/qtest/run.sh).
+case " ${TARGETS[*]} " in *" aarch64 "*) args+=(--enable-tpm) ;; esac
 # ccache through a wrapper, so that a plain "ninja -C qemu-<series>/build" uses the
 # project's cache directory as well.
 if [ "${VI2C_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null; then
@@ -120,9 +143,11 @@ if ! stamp_ok "qemu-$VI2C_QEMU_SERIES-configure" "$key" || [ ! -f "$BLD/build.ni
 fi
 
 # --- build -----------------------------------------------------------------------
-log "building qemu-system-x86_64"
+binaries=()
+for tg in "${TARGETS[@]}"; do binaries+=("qemu-system-$tg"); done
+log "building ${binaries[*]}"
 t=$(date +%s.%N)
-if ! ninja -C "$BLD" qemu-system-x86_64 >"$BLD/build.log" 2>&1; then
+if ! ninja -C "$BLD" "${binaries[@]}" >"$BLD/build.log" 2>&1; then
     grep -v '^\[[0-9]*/[0-9]*\] ' "$BLD/build.log" | tail -n 60 >&2
     die "build failed (full log: $BLD/build.log)"
 fi
@@ -130,13 +155,25 @@ steps=$(grep -c '^\[[0-9]*/[0-9]*\] ' "$BLD/build.log" || true)
 log "ninja: $steps steps in $(elapsed "$t") s"
 
 # --- check -----------------------------------------------------------------------
-"$QEMU" --version | head -n1 >&2
-devs=$("$QEMU" -nodefaults -machine none -device help)
-grep -q '"virtio-9p-pci"' <<<"$devs" || die "$QEMU lacks virtio-9p-pci (virtfs)"
-for d in at24c-eeprom tmp105 pcie-root-port; do
-    grep -q "\"$d\"" <<<"$devs" || die "$QEMU lacks $d"
+for tg in "${TARGETS[@]}"; do
+    QEMU=$BLD/qemu-system-$tg
+    "$QEMU" --version | head -n1 >&2
+    devs=$("$QEMU" -nodefaults -machine none -device help)
+    case $tg in
+    x86_64)
+        grep -q '"virtio-9p-pci"' <<<"$devs" || die "$QEMU lacks virtio-9p-pci (virtfs)"
+        need=(at24c-eeprom tmp105 pcie-root-port)
+        ;;
+    aarch64)
+        need=(at24c-eeprom tmp105 tpm-tis-i2c)
+        "$QEMU" -machine help | grep -q '^virt ' || die "$QEMU lacks the virt machine"
+        ;;
+    esac
+    for d in "${need[@]}"; do
+        grep -q "\"$d\"" <<<"$devs" || die "$QEMU lacks $d"
+    done
+    for d in virtio-i2c-rust-pci virtio-i2c-rust-device host-i2cdev; do
+        if grep -q "\"$d\"" <<<"$devs"; then log "qemu-system-$tg has $d"; fi
+    done
 done
-for d in virtio-i2c-rust-pci host-i2cdev; do
-    if grep -q "\"$d\"" <<<"$devs"; then log "has $d"; fi
-done
-log "done in $(elapsed) s: $QEMU"
+log "done in $(elapsed) s: ${binaries[*]/#/$BLD/}"
