@@ -16,7 +16,12 @@ CONFIG_VIRTIO_PCI=y
 # I2C controller is what QEMU's own tpm-tis-i2c-test drives, through
 # hw/i2c/core.c (which the series patches) to a TPM on an I2C bus.
 CONFIG_ASPEED_SOC=y
+# The AST2600's Cortex-A7 MPCore (the boards select it, ASPEED_SOC does not).
+CONFIG_A15MPCORE=y
 CONFIG_TPM_TIS_I2C=y
+# The TPM backend the qtest uses (-tpmdev emulator): "default y", so off in
+# this mode.
+CONFIG_TPM_EMULATOR=y
 # Raspberry Pi boards: bcm2835-i2c-test drives the BCM2835 I2C controller.
 CONFIG_RASPI=y
 
