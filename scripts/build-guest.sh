@@ -1,35 +1,61 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Build the test guest's pieces under $VI2C_BUILD/guest from Debian packages:
+# Build the test guest's pieces under $VI2C_BUILD/guest (amd64) or
+# $VI2C_BUILD/guest-arm64 from Debian packages:
 #   - a 6.12 kernel built for bookworm (bookworm-backports; gcc-12, like the
-#     host, so out-of-tree modules build with the host compiler)
+#     host, so out-of-tree modules build with the host compiler, or for
+#     arm64 with the host's gcc-aarch64-linux-gnu, also gcc-12)
 #   - i2c-virtio.ko, built out of tree from that kernel's source: no Debian
 #     kernel enables CONFIG_I2C_VIRTIO; and a second one made to speak the
 #     protocol of Linux 5.14 and 5.15 (i2c-virtio-5.15-protocol.patch)
-#   - an uncompressed vmlinux (PVH entry, boots much faster under TCG)
+#   - the kernel uncompressed: for amd64 an ELF vmlinux (PVH entry, boots
+#     much faster under TCG), for arm64 the raw Image that QEMU's -kernel
+#     loads
 #   - busybox-static, i2c-tools and their libraries from bookworm
-#   - the base initramfs (mkinitramfs.sh) and QEMU's firmware (get-firmware.sh)
-# Writes $VI2C_BUILD/guest/guest.env for the other scripts.
+#   - the base initramfs (mkinitramfs.sh) and, for amd64, QEMU's firmware
+#     (get-firmware.sh; the arm64 guest boots without any)
+# Writes <guest dir>/guest.env for the other scripts.
 #
 # Usage: scripts/build-guest.sh
-# Env:   VI2C_KERNEL_SUITE     where to take the kernel from: bookworm-backports
+# Env:   VI2C_GUEST_ARCH       amd64 (default) or arm64
+#        VI2C_KERNEL_SUITE     where to take the kernel from: bookworm-backports
 #                              (default; falls back to bookworm-security's
 #                              linux-6.12 when backports has no 6.12 any more)
 #                              or bookworm-security
 #        VI2C_KERNEL_REFRESH=1 resolve the kernel version again (default: keep
-#                              the one resolved by the first run)
+#                              the one resolved by the first run; the arm64
+#                              guest takes the amd64 guest's version when
+#                              that guest exists, so both run one kernel)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/apt.sh"
 
-G=$VI2C_BUILD/guest
-DL=$VI2C_BUILD/downloads/guest
+ARCH=${VI2C_GUEST_ARCH:-amd64}
+# Per architecture: the guest directory, the downloads, the compiler
+# prefix and kbuild's ARCH for the module.  The kernel source package
+# ("all") is shared: downloads/guest.
+case $ARCH in
+amd64)
+    G=$VI2C_BUILD/guest
+    DL=$VI2C_BUILD/downloads/guest
+    CROSS=""
+    KMAKE=()
+    ;;
+arm64)
+    G=$VI2C_BUILD/guest-arm64
+    DL=$VI2C_BUILD/downloads/guest-arm64
+    CROSS=aarch64-linux-gnu-
+    KMAKE=(ARCH=arm64 "CROSS_COMPILE=$CROSS")
+    ;;
+*) die "VI2C_GUEST_ARCH must be amd64 or arm64, not '$ARCH'" ;;
+esac
+SRCDL=$VI2C_BUILD/downloads/guest
 KSUITE=${VI2C_KERNEL_SUITE:-bookworm-backports}
 KSERIES=6.12
-mkdir -p "$G" "$DL"
-need_cmd dpkg-deb depmod make cc strip python3 zstd xz
-vi2c_lock guest
+mkdir -p "$G" "$DL" "$SRCDL"
+need_cmd dpkg-deb depmod make "${CROSS}gcc" "${CROSS}strip" python3 zstd xz
+vi2c_lock "guest-$ARCH"
 
 # --- 1. which kernel -----------------------------------------------------------
 # The first run resolves the newest 6.12 build for bookworm and records it;
@@ -38,7 +64,7 @@ resolve_kernel() {
     local meta="" ver="" dep
     case $KSUITE in
     bookworm-backports)
-        meta=linux-headers-amd64
+        meta=linux-headers-$ARCH
         ver=$(apt_priv_newest "$meta" "^${KSERIES//./\\.}\\." bookworm-backports)
         if [ -z "$ver" ]; then
             warn "bookworm-backports has no $KSERIES kernel any more; using bookworm-security"
@@ -48,45 +74,56 @@ resolve_kernel() {
     *) die "VI2C_KERNEL_SUITE must be bookworm-backports or bookworm-security" ;;
     esac
     if [ -z "$ver" ]; then
-        meta=linux-headers-$KSERIES-amd64
+        meta=linux-headers-$KSERIES-$ARCH
         ver=$(apt_priv_newest "$meta" "^${KSERIES//./\\.}\\." bookworm-security bookworm)
     fi
     [ -n "$ver" ] || die "no $KSERIES kernel for bookworm found in the archive"
     # The meta package names the ABI, e.g. linux-headers-6.12.95+deb12-amd64.
-    dep=$(apt_priv apt-cache show "$meta=$ver" | sed -n 's/^Depends: //p' | head -n1 |
-        grep -oE "linux-headers-${KSERIES//./\\.}\\.[^ ,]*-amd64" | head -n1)
+    dep=$(apt_priv apt-cache show "$meta:$ARCH=$ver" | sed -n 's/^Depends: //p' | head -n1 |
+        grep -oE "linux-headers-${KSERIES//./\\.}\\.[^ ,]*-$ARCH" | head -n1)
     [ -n "$dep" ] || die "cannot find the kernel ABI in $meta=$ver"
     KABI=${dep#linux-headers-}
-    KABI=${KABI%-amd64}
+    KABI=${KABI%-"$ARCH"}
     KPKGVER=$ver
 }
 
 KSUITE_USED=""
 if [ -f "$G/kernel.env" ]; then . "$G/kernel.env"; fi
 if [ "$KSUITE_USED" != "$KSUITE" ] || [ "${VI2C_KERNEL_REFRESH:-0}" = 1 ]; then
-    apt_priv_update
-    resolve_kernel
-    printf 'KSUITE_USED=%q\nKABI=%q\nKPKGVER=%q\n' "$KSUITE" "$KABI" "$KPKGVER" >"$G/kernel.env"
+    AMD64_ENV=$VI2C_BUILD/guest/kernel.env
+    if [ "$ARCH" != amd64 ] && [ -f "$AMD64_ENV" ] && [ "${VI2C_KERNEL_REFRESH:-0}" != 1 ] &&
+        [ "$(sed -n "s/^KSUITE_USED=//p" "$AMD64_ENV")" = "$KSUITE" ]; then
+        # The amd64 guest's kernel version, so that both guests run one kernel.
+        cp "$AMD64_ENV" "$G/kernel.env"
+    else
+        apt_priv_update
+        resolve_kernel
+        printf 'KSUITE_USED=%q\nKABI=%q\nKPKGVER=%q\n' "$KSUITE" "$KABI" "$KPKGVER" >"$G/kernel.env"
+    fi
+    . "$G/kernel.env"
 fi
-KVER=$KABI-amd64
+KVER=$KABI-$ARCH
 log "guest kernel: $KVER (Debian $KPKGVER)"
 
 # --- 2. downloads ----------------------------------------------------------------
 # The signed image is what linux-image-amd64 installs; the unsigned one has the
 # same kernel and is the fallback.
+# Packages of the guest's architecture by name:ARCH; linux-kbuild has the
+# programs kbuild runs on the build host (amd64 for both guests).
 if ! compgen -G "$DL/linux-image-${KVER}_${KPKGVER}_*.deb" >/dev/null &&
     ! compgen -G "$DL/linux-image-${KVER}-unsigned_${KPKGVER}_*.deb" >/dev/null; then
     apt_priv_update
-    if apt_priv apt-cache show "linux-image-$KVER=$KPKGVER" >/dev/null 2>&1; then
-        apt_priv_download "$DL" "linux-image-$KVER=$KPKGVER"
+    if apt_priv apt-cache show "linux-image-$KVER:$ARCH=$KPKGVER" >/dev/null 2>&1; then
+        apt_priv_download "$DL" "linux-image-$KVER:$ARCH=$KPKGVER"
     else
-        apt_priv_download "$DL" "linux-image-$KVER-unsigned=$KPKGVER"
+        apt_priv_download "$DL" "linux-image-$KVER-unsigned:$ARCH=$KPKGVER"
     fi
 fi
 apt_priv_download "$DL" \
-    "linux-headers-$KVER=$KPKGVER" "linux-headers-$KABI-common=$KPKGVER" \
-    "linux-kbuild-$KABI=$KPKGVER" "linux-source-$KSERIES=$KPKGVER" \
-    busybox-static i2c-tools libi2c0 libc6
+    "linux-headers-$KVER:$ARCH=$KPKGVER" "linux-headers-$KABI-common=$KPKGVER" \
+    "linux-kbuild-$KABI:amd64=$KPKGVER" \
+    "busybox-static:$ARCH" "i2c-tools:$ARCH" "libi2c0:$ARCH" "libc6:$ARCH"
+apt_priv_download "$SRCDL" "linux-source-$KSERIES=$KPKGVER"
 IMAGE_DEB=$(compgen -G "$DL/linux-image-${KVER}_${KPKGVER}_*.deb" || compgen -G "$DL/linux-image-${KVER}-unsigned_${KPKGVER}_*.deb")
 
 # --- 3. unpack ---------------------------------------------------------------------
@@ -127,13 +164,13 @@ HDR=$G/headers/usr/src/linux-headers-$KVER
 sed -i "s#^include .*/usr/src/linux-headers-#include $G/headers/usr/src/linux-headers-#" "$HDR/Makefile"
 cc_text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"/\1/p' "$HDR/.config")
 case $cc_text in
-*" $(cc -dumpfullversion)"*) ;;
-*) warn "kernel built with '$cc_text', host cc is $(cc -dumpfullversion); the module may not build" ;;
+*" $("${CROSS}gcc" -dumpfullversion)"*) ;;
+*) warn "kernel built with '$cc_text', host ${CROSS}gcc is $("${CROSS}gcc" -dumpfullversion); the module may not build" ;;
 esac
 
 # --- 4. i2c-virtio.ko ------------------------------------------------------------------
 MOD=$G/i2c-virtio
-SRCDEB=$(deb_path "$DL" "linux-source-$KSERIES" "$KPKGVER")
+SRCDEB=$(deb_path "$SRCDL" "linux-source-$KSERIES" "$KPKGVER")
 if [ ! -f "$MOD/i2c-virtio.c" ] || [ "$(cat "$MOD/.source" 2>/dev/null)" != "${SRCDEB##*/}" ]; then
     log "extracting i2c-virtio.c from ${SRCDEB##*/}"
     rm -rf "$MOD"
@@ -148,17 +185,18 @@ fi
 # build_module DIR: DIR/i2c-virtio.c -> DIR/i2c-virtio.ko, for $KVER.
 build_module() {
     local dir=$1 key
-    key=$(hash_str "$KVER" "$(hash_files "$dir/i2c-virtio.c" "$G/headers/.unpacked")")
+    key=$(hash_str "$KVER" "${KMAKE[*]}" "$(hash_files "$dir/i2c-virtio.c" "$G/headers/.unpacked")")
     if [ ! -f "$dir/i2c-virtio.ko" ] || [ "$(cat "$dir/.key" 2>/dev/null)" != "$key" ]; then
         log "building ${dir##*/}/i2c-virtio.ko against $KVER"
         echo 'obj-m := i2c-virtio.o' >"$dir/Kbuild"
         # No BTF for the module: that needs pahole, and the kernel accepts
         # modules without it (MODULE_ALLOW_BTF_MISMATCH).
-        make -s -C "$HDR" M="$dir" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$dir/build.log" 2>&1 || {
+        make -s -C "$HDR" M="$dir" ${KMAKE[@]+"${KMAKE[@]}"} CONFIG_DEBUG_INFO_BTF_MODULES= modules \
+            >"$dir/build.log" 2>&1 || {
             cat "$dir/build.log" >&2
             die "building $dir/i2c-virtio.ko failed"
         }
-        strip --strip-debug "$dir/i2c-virtio.ko"
+        "${CROSS}strip" --strip-debug "$dir/i2c-virtio.ko"
         printf '%s\n' "$key" >"$dir/.key"
     fi
     local vermagic
@@ -200,20 +238,36 @@ if [ ! -f "$MODDIR/modules.dep" ] || [ "$MODDIR/updates/i2c-virtio.ko" -nt "$MOD
 fi
 grep -q '^updates/i2c-virtio.ko:' "$MODDIR/modules.dep" || die "depmod did not pick up i2c-virtio.ko"
 
-# --- 5. vmlinux --------------------------------------------------------------------------
-VMLINUX=$G/vmlinux-$KVER
-if [ ! -f "$VMLINUX" ] || [ "$BZIMAGE" -nt "$VMLINUX" ]; then
-    if ! python3 "$VI2C_ROOT/scripts/extract-vmlinux.py" "$BZIMAGE" "$VMLINUX" >&2; then
-        warn "could not extract a PVH vmlinux; guests boot the bzImage (slower)"
-        rm -f "$VMLINUX"
+# --- 5. vmlinux (amd64) or Image (arm64) -------------------------------------------------
+case $ARCH in
+amd64)
+    VMLINUX=$G/vmlinux-$KVER
+    if [ ! -f "$VMLINUX" ] || [ "$BZIMAGE" -nt "$VMLINUX" ]; then
+        if ! python3 "$VI2C_ROOT/scripts/extract-vmlinux.py" "$BZIMAGE" "$VMLINUX" >&2; then
+            warn "could not extract a PVH vmlinux; guests boot the bzImage (slower)"
+            rm -f "$VMLINUX"
+        fi
     fi
-fi
-KERNEL=$BZIMAGE
-[ -f "$VMLINUX" ] && KERNEL=$VMLINUX
+    KERNEL=$BZIMAGE
+    [ -f "$VMLINUX" ] && KERNEL=$VMLINUX
+    ;;
+arm64)
+    # QEMU's -kernel boots the raw Image.  Debian's 6.12 arm64 vmlinuz is
+    # that Image already (no CONFIG_EFI_ZBOOT; copied), other builds may
+    # compress it (gzip, EFI zboot): extract-vmlinux.py --arm64 takes all.
+    KERNEL=$G/Image-$KVER
+    if [ ! -f "$KERNEL" ] || [ "$BZIMAGE" -nt "$KERNEL" ]; then
+        python3 "$VI2C_ROOT/scripts/extract-vmlinux.py" --arm64 "$BZIMAGE" "$KERNEL" >&2 ||
+            die "cannot extract the arm64 Image from $BZIMAGE"
+    fi
+    ;;
+esac
 
 # --- 6. summary for the other scripts -------------------------------------------------
 cat >"$G/guest.env.new" <<EOF
 # Generated by scripts/build-guest.sh
+VI2C_GUEST_ARCH=$ARCH
+VI2C_GUEST_DIR=$G
 VI2C_GUEST_KVER=$KVER
 VI2C_GUEST_KPKGVER=$KPKGVER
 VI2C_GUEST_KERNEL=$KERNEL
@@ -227,6 +281,6 @@ VI2C_GUEST_I2C_VIRTIO_5_15_KO=$LEGACY_KO
 EOF
 mv "$G/guest.env.new" "$G/guest.env"
 
-"$VI2C_ROOT/scripts/mkinitramfs.sh"
-"$VI2C_ROOT/scripts/get-firmware.sh"
+VI2C_GUEST_ARCH=$ARCH "$VI2C_ROOT/scripts/mkinitramfs.sh"
+[ "$ARCH" != amd64 ] || "$VI2C_ROOT/scripts/get-firmware.sh"
 log "done in $(elapsed) s: kernel $KERNEL"

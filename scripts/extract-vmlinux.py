@@ -1,14 +1,23 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Extract the uncompressed ELF vmlinux from an x86 bzImage.
+"""Extract the uncompressed kernel from an x86 bzImage or an arm64 vmlinuz.
 
 Usage: extract-vmlinux.py BZIMAGE OUT
+       extract-vmlinux.py --arm64 VMLINUZ OUT
 
-QEMU boots an ELF vmlinux through its PVH entry point, which skips the
+x86: QEMU boots an ELF vmlinux through its PVH entry point, which skips the
 kernel's self-decompression (the slowest part of a boot under TCG).  The
 payload is located with the boot protocol header (payload_offset/length),
 its format is found by magic, and the result must be an ELF file with the
-Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY).  Exits non-zero otherwise.
+Xen PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY).
+
+arm64: QEMU's -kernel wants the raw Image (the arm64 boot header, magic
+"ARM\x64" at 0x38).  A vmlinuz is that Image as it is (Debian's 6.12
+packages: OUT is a copy), gzip'd (Image.gz), or an EFI zboot image ("zimg"
+at offset 4: payload offset, size and compression in its header), whose
+payload is gzip or zstd.
+
+Exits non-zero when the result is not what QEMU needs.
 """
 
 import lzma
@@ -79,7 +88,57 @@ def has_pvh_note(elf):
     return False
 
 
+ARM64_MAGIC = b"ARM\x64"
+
+
+def is_arm64_image(data):
+    return len(data) >= 64 and data[0x38:0x3C] == ARM64_MAGIC
+
+
+def arm64_image(vmlinuz):
+    """The raw arm64 Image in VMLINUZ, and how it was stored."""
+    if is_arm64_image(vmlinuz):
+        return "raw", vmlinuz
+    if vmlinuz[:2] == b"MZ" and vmlinuz[4:8] == b"zimg":
+        off, size = struct.unpack_from("<II", vmlinuz, 8)
+        ctype = vmlinuz[24:32].rstrip(b"\0").decode("ascii", "replace")
+        data = vmlinuz[off:off + size]
+        if len(data) != size:
+            fail("zboot payload runs past the end of the file")
+        if data.startswith(b"\x28\xb5\x2f\xfd"):
+            # The payload may or may not end with the le32 size of the
+            # uncompressed Image: zstd accepts the frame alone.
+            res = subprocess.run(["zstd", "-dcq"], input=data,
+                                 stdout=subprocess.PIPE, check=False)
+            if res.returncode != 0:
+                res = subprocess.run(["zstd", "-dcq"], input=data[:-4],
+                                     stdout=subprocess.PIPE, check=True)
+            kind, image = "zstd", res.stdout
+        else:
+            kind, image = decompress(data)
+        return f"EFI zboot ({ctype}, {kind})", image
+    if vmlinuz.startswith(b"\x1f\x8b"):
+        return "gzip", zlib.decompressobj(wbits=31).decompress(vmlinuz)
+    fail(f"not an arm64 Image, Image.gz or EFI zboot image (magic {vmlinuz[:8].hex()})")
+
+
+def main_arm64(src, out):
+    with open(src, "rb") as f:
+        vmlinuz = f.read()
+    kind, image = arm64_image(vmlinuz)
+    if not is_arm64_image(image):
+        fail(f"{kind} payload is not an arm64 Image (no ARM\\x64 magic at 0x38)")
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(image)
+    os.replace(tmp, out)
+    print(f"{out}: {len(image)} bytes, arm64 Image ({kind} in {os.path.basename(src)})")
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--arm64":
+        main_arm64(*sys.argv[2:])
+        return
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     src, out = sys.argv[1:]

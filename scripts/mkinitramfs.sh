@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# Build the base initramfs of the test guest, $VI2C_BUILD/guest/base.cpio.gz,
-# from what build-guest.sh unpacked:
+# Build the base initramfs of the test guest, $VI2C_BUILD/guest/base.cpio.gz
+# (or guest-arm64/base.cpio.gz), from what build-guest.sh unpacked:
 #   - busybox (every applet as a symlink) and the real i2c-tools with their
 #     libraries (libi2c, libc, ld-linux) from bookworm
 #   - kernel modules with their dependencies (from modules.dep, decompressed):
-#     loaded at boot:  i2c-dev, i2c-i801 (+ i2c-smbus), i2c-virtio (ours),
-#                      virtio_pci when it is not built in, virtio_mmio
-#                      (microvm's virtio transports)
+#     loaded at boot:  i2c-dev, i2c-i801 (+ i2c-smbus; amd64 only: q35's
+#                      ICH9 SMBus), i2c-virtio (ours), virtio_pci when it
+#                      is not built in, virtio_mmio (microvm's and Arm
+#                      virt's virtio transports)
 #     only copied:     at24, 9p, 9pnet_virtio, netfs; "modprobe NAME" loads
 #                      them (and their dependencies) from a test; and
 #                      i2c-virtio-5.15/i2c-virtio.ko, the driver speaking
@@ -19,18 +20,40 @@
 # (make-test-initrd.sh), so the base is built only once.
 #
 # Usage: scripts/mkinitramfs.sh
+# Env:   VI2C_GUEST_ARCH   amd64 (default) or arm64
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-G=$VI2C_BUILD/guest
-OUT=$G/base.cpio.gz
-[ -f "$G/guest.env" ] || die "$G/guest.env missing; run scripts/build-guest.sh first"
-. "$G/guest.env"
-need_cmd cpio gzip xz zstd readelf
-vi2c_lock initramfs
-
-AUTOLOAD=(virtio_pci virtio_mmio i2c-dev i2c-i801 i2c-virtio)
+ARCH=${VI2C_GUEST_ARCH:-amd64}
+# Per architecture: the guest directory, the multiarch library directory,
+# the dynamic loader (and the path programs name it by), the modules.
+case $ARCH in
+amd64)
+    G=$VI2C_BUILD/guest
+    LIBDIR=lib/x86_64-linux-gnu
+    LOADER=ld-linux-x86-64.so.2
+    LOADER_LINK=lib64/ld-linux-x86-64.so.2
+    AUTOLOAD=(virtio_pci virtio_mmio i2c-dev i2c-i801 i2c-virtio)
+    ;;
+arm64)
+    G=$VI2C_BUILD/guest-arm64
+    LIBDIR=lib/aarch64-linux-gnu
+    LOADER=ld-linux-aarch64.so.1
+    LOADER_LINK=lib/ld-linux-aarch64.so.1
+    # No i2c-i801: an x86 chipset's SMBus.
+    AUTOLOAD=(virtio_pci virtio_mmio i2c-dev i2c-virtio)
+    ;;
+*) die "VI2C_GUEST_ARCH must be amd64 or arm64, not '$ARCH'" ;;
+esac
 COPYONLY=(at24 9p 9pnet_virtio netfs)
+OUT=$G/base.cpio.gz
+[ -f "$G/guest.env" ] || die "$G/guest.env missing; run VI2C_GUEST_ARCH=$ARCH scripts/build-guest.sh first"
+. "$G/guest.env"
+[ "$VI2C_GUEST_ARCH" = "$ARCH" ] || die "$G/guest.env is of $VI2C_GUEST_ARCH, not $ARCH"
+need_cmd cpio gzip xz zstd readelf
+vi2c_lock "initramfs-$ARCH"
+STAMP=base-initramfs
+[ "$ARCH" = amd64 ] || STAMP=base-initramfs-$ARCH
 
 KVER=$VI2C_GUEST_KVER
 MODDIR=$VI2C_GUEST_MODDIR
@@ -42,35 +65,45 @@ TOOLS=(i2cdetect i2cget i2cset i2cdump i2ctransfer)
 key=$(hash_str "${AUTOLOAD[*]}" "${COPYONLY[*]}" \
     "$(hash_files "$0" "$G/guest.env" "$MODDIR/modules.dep" "$BB" "$I2CT/.unpacked" "$LIBC/.unpacked" \
         "$MODDIR/updates/i2c-virtio.ko" "$VI2C_GUEST_I2C_VIRTIO_5_15_KO")")
-if stamp_ok base-initramfs "$key" && [ -f "$OUT" ]; then
+if stamp_ok "$STAMP" "$key" && [ -f "$OUT" ]; then
     log "base initramfs is up to date: $OUT"
     exit 0
 fi
 
 R=$(mktemp -d "$G/initramfs.XXXXXX")
 trap 'rm -rf "$R"' EXIT
-mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,lib64,lib/x86_64-linux-gnu,lib/modules/"$KVER",proc,sys,dev,tmp,run,etc,root}
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,"$LIBDIR",lib/modules/"$KVER",proc,sys,dev,tmp,run,etc,root}
+mkdir -p "$R/$(dirname "$LOADER_LINK")"
 
 # --- busybox ------------------------------------------------------------------------
 cp "$BB" "$R/bin/busybox"
-for a in $("$BB" --list); do
-    [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
-done
+if [ "$ARCH" = amd64 ]; then
+    for a in $("$BB" --list); do
+        [ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
+    done
+else
+    # The host cannot run it to list its applets: /init installs their
+    # links at boot ("busybox --install -s", which keeps existing files
+    # such as the real i2c-tools).
+    ln -s busybox "$R/bin/sh"
+fi
 
 # --- i2c-tools and the libraries they need ---------------------------------------------
 for t in "${TOOLS[@]}"; do
     install -m 755 "$I2CT/usr/sbin/$t" "$R/usr/sbin/$t"
 done
-LIBDIR=lib/x86_64-linux-gnu
 cp -a "$I2CT/usr/$LIBDIR"/libi2c.so.0* "$R/$LIBDIR/"
 cp -L "$LIBC/$LIBDIR/libc.so.6" "$R/$LIBDIR/"
-cp -L "$LIBC/$LIBDIR/ld-linux-x86-64.so.2" "$R/$LIBDIR/"
-ln -s "/$LIBDIR/ld-linux-x86-64.so.2" "$R/lib64/ld-linux-x86-64.so.2"
-# Every NEEDED library must be in the image.
+cp -L "$LIBC/$LIBDIR/$LOADER" "$R/$LIBDIR/"
+ln -s "/$LIBDIR/$LOADER" "$R/$LOADER_LINK"
+# Every NEEDED library must be in the image, and the loader the programs
+# name (PT_INTERP) where they look for it.
 for t in "${TOOLS[@]}"; do
     for n in $(readelf -d "$R/usr/sbin/$t" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
         [ -e "$R/$LIBDIR/$n" ] || die "$t needs $n, which is not in the initramfs"
     done
+    interp=$(readelf -l "$R/usr/sbin/$t" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
+    [ "$interp" = "/$LOADER_LINK" ] || die "$t asks for the loader '$interp', the initramfs has /$LOADER_LINK"
 done
 
 # --- modules ------------------------------------------------------------------------------
@@ -141,6 +174,7 @@ cat >"$R/init" <<'EOF'
 #!/bin/sh
 # Test guest init: load the modules, run /test.sh, report, power off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+[ -e /bin/mount ] || /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -174,5 +208,5 @@ EOF
 # --- archive -------------------------------------------------------------------------------------
 (cd "$R" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$OUT.new"
 mv "$OUT.new" "$OUT"
-stamp_set base-initramfs "$key"
+stamp_set "$STAMP" "$key"
 log "base initramfs $OUT: $(du -k "$OUT" | cut -f1) KiB; loads: ${LOAD_ORDER[*]##*/}"

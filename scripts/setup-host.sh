@@ -31,6 +31,9 @@ HOST_PACKAGES=(
     tshark
     # guest images: deb extraction, initramfs, module tree, vmlinux extraction
     binutils cpio gzip xz-utils zstd kmod bc
+    # the arm64 guest (VI2C_GUEST_ARCH=arm64 scripts/build-guest.sh): its
+    # i2c-virtio.ko is cross-compiled with the arm64 kernel's compiler, gcc-12
+    gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
 )
 
 if [ "${1:-}" = --list ]; then

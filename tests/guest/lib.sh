@@ -56,3 +56,15 @@ compare() {
 qemu_plain() {
     timeout -k 5 60 "$QEMU" -M q35 -accel tcg -nodefaults -display none -S -L "$FIRMWARE" "$@"
 }
+
+# The arm64 guest cases (9x-*): qemu-system-aarch64 of the same build
+# (VI2C_QEMU_AARCH64 overrides it), and the arm64 guest, built here when
+# it is missing or stale (VI2C_GUEST_ARCH=arm64 scripts/build-guest.sh:
+# a few seconds when it is up to date).
+QEMU_AARCH64=${VI2C_QEMU_AARCH64:-$VI2C_QEMU_BLD/qemu-system-aarch64}
+need_arm64() {
+    [ -x "$QEMU_AARCH64" ] ||
+        fail "QEMU binary $QEMU_AARCH64 not found (scripts/build-qemu.sh builds it unless VI2C_QEMU_TARGETS leaves aarch64 out; or set VI2C_QEMU_AARCH64)"
+    VI2C_GUEST_ARCH=arm64 "$VI2C_ROOT/scripts/build-guest.sh" >"$LOGDIR/build-guest-arm64.log" 2>&1 ||
+        fail "cannot build the arm64 guest (log: $LOGDIR/build-guest-arm64.log)"
+}

@@ -3,6 +3,7 @@
 # Guest side of 30-emulated-bus: i2c-tools on the emulated bus of
 # virtio-i2c-rust-pci (EEPROM at 0x50, TMP105 at 0x48 set to 25.5 C).
 # Everything between "--- begin" and "--- end" is compared exactly.
+# 90-arm64-virt runs it too, in the arm64 guest (virtio-mmio and PCI).
 
 # The virtio adapter, by name: adapter numbers depend on probe order.
 bus=""
