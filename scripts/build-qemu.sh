@@ -183,7 +183,7 @@ for tg in "${TARGETS[@]}"; do
         ;;
     aarch64)
         need=(at24c-eeprom tmp105 tpm-tis-i2c)
-        "$QEMU" -machine help | grep -q '^virt ' || die "$QEMU lacks the virt machine"
+        "$QEMU" -machine help | grep '^virt ' >/dev/null || die "$QEMU lacks the virt machine"
         ;;
     esac
     for d in "${need[@]}"; do

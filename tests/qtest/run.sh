@@ -182,7 +182,7 @@ log "ninja: $steps steps in $(elapsed "$t0") s"
 for a in "${ARCHS[@]}"; do
     QEMU=${QEMU_OF[$a]}
     [ -x "$QEMU" ] || die "$QEMU is not an executable"
-    "$QEMU" -nodefaults -machine none -device help 2>/dev/null | grep -q "\"$QOS_NODE\"" ||
+    "$QEMU" -nodefaults -machine none -device help 2>/dev/null | grep "\"$QOS_NODE\"" >/dev/null ||
         die "$QEMU has no $QOS_NODE device"
 done
 

@@ -55,7 +55,7 @@ size=$(stat -c %s "$small")
 [ "$size" -le 4096 ] || fail "$small is $size bytes, over capture-max-bytes=4096"
 tshark -r "$small" -T fields -e frame.comment >"$LOGDIR/small.txt" 2>&1 ||
     fail "tshark cannot read $small (log: $LOGDIR/small.txt)"
-tail -n 1 "$LOGDIR/small.txt" | grep -q 'stopped' ||
+tail -n 1 "$LOGDIR/small.txt" | grep 'stopped' >/dev/null ||
     fail "the last record of $small does not say the capture stopped: $(tail -n 1 "$LOGDIR/small.txt")"
 n=$(grep -c 'warning: virtio-i2c-rust vi2c0: capture to .* stopped: ' "$LOGDIR/run-guest-small.out" || true)
 [ "$n" = 1 ] || fail "$n warnings that the capture stopped in $LOGDIR/run-guest-small.out, not 1"
