@@ -137,7 +137,9 @@ fn comdat_groups_have_names_of_their_own() {
         .filter(|l| l.starts_with("COMDAT group section"))
         .collect();
     assert!(
-        groups.iter().any(|l| l.contains("[vi2c.DW.ref.rust_eh_personality]")),
+        groups
+            .iter()
+            .any(|l| l.contains("[vi2c.DW.ref.rust_eh_personality]")),
         "no renamed personality group: {groups:?}"
     );
     let foreign: Vec<&&str> = groups.iter().filter(|l| !l.contains("[vi2c.")).collect();

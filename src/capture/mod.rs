@@ -328,11 +328,13 @@ impl Capture {
     }
 
     /// The file's path.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Bytes written so far.
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn written(&self) -> u64 {
         lock(&self.writer).written
     }
